@@ -1,0 +1,128 @@
+/* entry: the layout of one key/value entry in its session's arena.
+ *
+ * Header, key and value are one allocation, so 10-byte keys with 32-byte
+ * values fit jemalloc's 64-byte size class (22 + 10 + 32). Entries refer to
+ * each other by 24-bit id, never by pointer: ids survive rallocx moves and
+ * make list links 3 bytes each. A session holds at most ENTRY_ID_MAX entries.
+ *
+ *   offset  field
+ *   0       vlen      value length
+ *   4       atime     last use, ENTRY_TICK_MS ticks since the session began
+ *   8       ctime     creation, same unit
+ *   12      link[6]   strategy-owned: prev/next ids of a list, or a heap slot
+ *   18      flags     ENTRY_* bits
+ *   19      freq      LFU use count (decayed), saturating at 255
+ *   20      hits      uses since creation, saturating at 255
+ *   21      klen      key length; 255 means a u32 length precedes the key
+ *   22      data      [u32 klen], key, value, [u32 expiry heap slot]
+ */
+#ifndef POLICYD_ENTRY_H
+#define POLICYD_ENTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define ENTRY_ID_MAX 0xFFFFFFu
+#define ENTRY_TICK_MS 10
+#define ENTRY_LONG_KEY 255u
+
+enum {
+    ENTRY_TTL = 1u << 0,     /* has an expiry; its heap slot trails the value */
+    ENTRY_VISITED = 1u << 1, /* reference bit, for SIEVE-like strategies */
+    ENTRY_QUEUE = 3u << 2,   /* queue membership, for S3-FIFO-like strategies */
+};
+
+typedef struct entry {
+    uint32_t vlen;
+    uint32_t atime;
+    uint32_t ctime;
+    uint8_t link[6];
+    uint8_t flags;
+    uint8_t freq;
+    uint8_t hits;
+    uint8_t klen;
+    unsigned char data[];
+} entry_t;
+
+#define ENTRY_HEADER offsetof(entry_t, data)
+
+/* Bytes an entry with this key and value needs (before size-class rounding). */
+static inline size_t entry_size(size_t klen, size_t vlen, int ttl)
+{
+    return ENTRY_HEADER + (klen >= ENTRY_LONG_KEY ? 4 : 0) + klen + vlen +
+           (ttl ? 4 : 0);
+}
+
+static inline size_t entry_klen(const entry_t *e)
+{
+    if (e->klen != ENTRY_LONG_KEY)
+        return e->klen;
+    uint32_t n;
+    memcpy(&n, e->data, 4);
+    return n;
+}
+
+static inline unsigned char *entry_key(entry_t *e)
+{
+    return e->data + (e->klen == ENTRY_LONG_KEY ? 4 : 0);
+}
+
+static inline unsigned char *entry_val(entry_t *e)
+{
+    return entry_key(e) + entry_klen(e);
+}
+
+static inline size_t entry_bytes(const entry_t *e)
+{
+    return entry_size(entry_klen(e), e->vlen, e->flags & ENTRY_TTL);
+}
+
+/* Writes the key length field and key; the value goes at entry_val(). */
+static inline void entry_put_key(entry_t *e, const void *key, size_t klen)
+{
+    if (klen >= ENTRY_LONG_KEY) {
+        uint32_t n = (uint32_t)klen;
+        e->klen = ENTRY_LONG_KEY;
+        memcpy(e->data, &n, 4);
+    } else {
+        e->klen = (uint8_t)klen;
+    }
+    memcpy(entry_key(e), key, klen);
+}
+
+static inline uint32_t entry_u24(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+}
+
+static inline void entry_set_u24(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+}
+
+static inline uint32_t entry_prev(const entry_t *e) { return entry_u24(e->link); }
+static inline uint32_t entry_next(const entry_t *e) { return entry_u24(e->link + 3); }
+static inline void entry_set_prev(entry_t *e, uint32_t id) { entry_set_u24(e->link, id); }
+static inline void entry_set_next(entry_t *e, uint32_t id) { entry_set_u24(e->link + 3, id); }
+
+/* The strategy heap slot shares the link bytes (a heap strategy keeps no list). */
+static inline uint32_t entry_heap_slot(const entry_t *e) { return entry_u24(e->link); }
+static inline void entry_set_heap_slot(entry_t *e, uint32_t s) { entry_set_u24(e->link, s); }
+
+/* The expiry heap slot trails the value of an entry with ENTRY_TTL. */
+static inline uint32_t entry_ttl_slot(entry_t *e)
+{
+    uint32_t s;
+    memcpy(&s, entry_val(e) + e->vlen, 4);
+    return s;
+}
+
+static inline void entry_set_ttl_slot(entry_t *e, uint32_t s)
+{
+    memcpy(entry_val(e) + e->vlen, &s, 4);
+}
+
+#endif

@@ -1,0 +1,283 @@
+/* evict: the strategies of evict.h.
+ *
+ * LFU rule. Each entry keeps a use count `freq` (exact to 255) and the time
+ * of its last use. Its score is freq * D + last_use, where D is the engine's
+ * lfu_decay (60 s by default): a use is worth D of standing, and every D of
+ * idleness costs one use. The lowest score goes first; equal scores go least
+ * recently used first. Because the score only changes when the entry is used,
+ * a heap keeps the order exactly, with no periodic aging pass. On a use the
+ * count first loses the idle periods it sat out, then gains one, so a key
+ * that was hot an hour ago starts again from what it has earned since. */
+#include "evict.h"
+
+#include <stdlib.h>
+
+#include "engine.h"
+#include "entry.h"
+#include "session.h"
+
+#define SAMPLE_MAX 64
+
+static const char *const kind_names[EVICT_KIND_COUNT] = {
+    [EVICT_LRU] = "lru", [EVICT_LFU] = "lfu", [EVICT_TTL] = "ttl",
+    [EVICT_SIZE] = "size", [EVICT_CUSTOM] = "custom",
+};
+
+const char *evict_kind_name(evict_kind k)
+{
+    return (unsigned)k < EVICT_KIND_COUNT ? kind_names[k] : "unknown";
+}
+
+int evict_kind_parse(const char *name, size_t len)
+{
+    for (int k = 0; k < EVICT_KIND_COUNT; k++)
+        if (strlen(kind_names[k]) == len && memcmp(kind_names[k], name, len) == 0)
+            return k;
+    return -1;
+}
+
+static inline bool uses_heap(evict_kind k)
+{
+    return k == EVICT_LFU || k == EVICT_SIZE;
+}
+
+static inline entry_t *ent(const session_t *s, uint32_t id)
+{
+    return index_entry(&s->index, id);
+}
+
+static inline uint32_t now_tick(const session_t *s)
+{
+    int64_t t = (engine_now(s->engine) - s->created_ms) / ENTRY_TICK_MS;
+    return t < 0 ? 0 : t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+static inline uint64_t decay_ticks(const session_t *s)
+{
+    uint64_t d = (uint64_t)engine_config(s->engine)->lfu_decay_ms / ENTRY_TICK_MS;
+    return d ? d : 1;
+}
+
+static void heap_moved(void *ctx, uint32_t id, uint32_t slot)
+{
+    entry_set_heap_slot(ent(ctx, id), slot);
+}
+
+static heap_node_t heap_node_for(session_t *s, uint32_t id, entry_t *e)
+{
+    int64_t key = s->evict.kind == EVICT_LFU
+                      ? (int64_t)e->freq * (int64_t)decay_ticks(s) + e->atime
+                      : -(int64_t)entry_bytes(e);
+    return (heap_node_t){.key = key, .tie = s->seq++ << 24 | id};
+}
+
+/* --- the list: head is the least recently used ------------------------- */
+
+static void list_push_tail(session_t *s, uint32_t id, entry_t *e)
+{
+    evict_t *v = &s->evict;
+    entry_set_prev(e, v->tail);
+    entry_set_next(e, 0);
+    if (v->tail)
+        entry_set_next(ent(s, v->tail), id);
+    else
+        v->head = id;
+    v->tail = id;
+}
+
+static void list_unlink(session_t *s, entry_t *e)
+{
+    evict_t *v = &s->evict;
+    uint32_t prev = entry_prev(e), next = entry_next(e);
+    if (prev)
+        entry_set_next(ent(s, prev), next);
+    else
+        v->head = next;
+    if (next)
+        entry_set_prev(ent(s, next), prev);
+    else
+        v->tail = prev;
+}
+
+/* --- the strategy interface --------------------------------------------- */
+
+void evict_init(session_t *s, evict_kind kind)
+{
+    s->evict.kind = kind;
+    s->evict.head = s->evict.tail = 0;
+    heap_init(&s->evict.heap, heap_moved, s);
+}
+
+size_t evict_attach_need(const session_t *s)
+{
+    return uses_heap(s->evict.kind) ? heap_push_need(&s->evict.heap, &s->arena) : 0;
+}
+
+int evict_attach(session_t *s, uint32_t id, entry_t *e)
+{
+    if (uses_heap(s->evict.kind))
+        return heap_push(&s->evict.heap, &s->arena, heap_node_for(s, id, e));
+    list_push_tail(s, id, e);
+    return 0;
+}
+
+void evict_detach(session_t *s, uint32_t id, entry_t *e)
+{
+    (void)id;
+    if (uses_heap(s->evict.kind))
+        heap_remove(&s->evict.heap, &s->arena, entry_heap_slot(e));
+    else
+        list_unlink(s, e);
+}
+
+static inline unsigned decayed_freq(const session_t *s, const entry_t *e, uint32_t now)
+{
+    uint64_t idle_periods = (now - e->atime) / decay_ticks(s);
+    return idle_periods >= e->freq ? 0 : e->freq - (unsigned)idle_periods;
+}
+
+void evict_count_use(session_t *s, entry_t *e)
+{
+    uint32_t now = now_tick(s);
+    unsigned freq = decayed_freq(s, e, now);
+    e->freq = (uint8_t)(freq < 255 ? freq + 1 : 255);
+    if (e->hits < 255)
+        e->hits++;
+    e->atime = now;
+}
+
+void evict_touch(session_t *s, uint32_t id, entry_t *e)
+{
+    evict_count_use(s, e);
+    if (uses_heap(s->evict.kind)) {
+        heap_update(&s->evict.heap, entry_heap_slot(e), heap_node_for(s, id, e));
+    } else if (s->evict.tail != id) {
+        list_unlink(s, e);
+        list_push_tail(s, id, e);
+    }
+}
+
+static uint32_t choose(session_t *s)
+{
+    const engine_config_t *cfg = engine_config(s->engine);
+    if (!cfg->chooser)
+        return s->evict.head;
+    evict_candidate_t c[SAMPLE_MAX];
+    size_t want = s->sample_size < SAMPLE_MAX ? s->sample_size : SAMPLE_MAX;
+    size_t n = evict_sample(s, c, want ? want : 1);
+    int pick = n ? cfg->chooser(cfg->chooser_ud, s, c, n) : -1;
+    if (pick < 0 || (size_t)pick >= n) {
+        s->counters.chooser_errors++;
+        return s->evict.head;
+    }
+    return c[pick].id;
+}
+
+uint32_t evict_victim(session_t *s)
+{
+    if (s->index.used == 0)
+        return 0;
+    switch (s->evict.kind) {
+    case EVICT_LFU:
+    case EVICT_SIZE:
+        return heap_node_id(&s->evict.heap.nodes[0]);
+    case EVICT_TTL:
+        if (s->expiry.len)
+            return heap_node_id(&s->expiry.nodes[0]);
+        return s->evict.head;
+    case EVICT_CUSTOM:
+        return choose(s);
+    case EVICT_LRU:
+    case EVICT_KIND_COUNT:
+        break;
+    }
+    return s->evict.head;
+}
+
+typedef struct use_order { uint32_t atime; uint32_t id; } use_order_t;
+
+static int use_order_cmp(const void *a, const void *b)
+{
+    const use_order_t *x = a, *y = b;
+    if (x->atime != y->atime)
+        return x->atime < y->atime ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int evict_set_kind(session_t *s, evict_kind kind)
+{
+    evict_kind old = s->evict.kind;
+    if (kind == old)
+        return 0;
+    uint32_t n = s->index.used;
+    use_order_t *order = n ? malloc(n * sizeof(*order)) : NULL;
+    if (n && !order)
+        return -1;
+    /* Least recently used first: the list knows the exact order; heaps only
+     * the last-use tick, so ties there go by id. */
+    uint32_t i = 0;
+    if (!uses_heap(old)) {
+        for (uint32_t id = s->evict.head; id; id = entry_next(ent(s, id)))
+            order[i++] = (use_order_t){ent(s, id)->atime, id};
+    } else {
+        for (uint32_t id = index_next(&s->index, 1); id; id = index_next(&s->index, id + 1))
+            order[i++] = (use_order_t){ent(s, id)->atime, id};
+        qsort(order, n, sizeof(*order), use_order_cmp);
+    }
+    if (uses_heap(kind) && n && heap_reserve(&s->evict.heap, &s->arena, n) != 0) {
+        free(order);
+        return -1;
+    }
+    /* The old heap's nodes are dropped, not freed: a new heap reuses the
+     * array (reserved above) and a list has no use for it. */
+    if (uses_heap(old) && !uses_heap(kind))
+        heap_free(&s->evict.heap, &s->arena);
+    s->evict.kind = kind;
+    s->evict.head = s->evict.tail = 0;
+    s->evict.heap.len = 0;
+    for (i = 0; i < n; i++)
+        evict_attach(s, order[i].id, ent(s, order[i].id)); /* cannot fail: reserved */
+    free(order);
+    return 0;
+}
+
+void evict_candidate_fill(session_t *s, uint32_t id, evict_candidate_t *c)
+{
+    entry_t *e = ent(s, id);
+    uint32_t now = now_tick(s);
+    c->key = entry_key(e);
+    c->klen = entry_klen(e);
+    c->bytes = arena_usable(&s->arena, entry_bytes(e));
+    c->idle_ms = (int64_t)(now - e->atime) * ENTRY_TICK_MS;
+    c->age_ms = (int64_t)(now - e->ctime) * ENTRY_TICK_MS;
+    c->hits = e->hits;
+    c->frequency = decayed_freq(s, e, now);
+    c->ttl_ms = -1;
+    if (e->flags & ENTRY_TTL) {
+        int64_t left = s->expiry.nodes[entry_ttl_slot(e)].key - engine_now(s->engine);
+        c->ttl_ms = left > 0 ? left : 0;
+    }
+    c->id = id;
+}
+
+size_t evict_sample(session_t *s, evict_candidate_t *c, size_t n)
+{
+    size_t got = 0;
+    if (s->index.used <= n) {
+        for (uint32_t id = index_next(&s->index, 1); id; id = index_next(&s->index, id + 1))
+            evict_candidate_fill(s, id, &c[got++]);
+        return got;
+    }
+    /* Distinct ids drawn uniformly; the attempt cap only matters in the
+     * unlikely run of repeats. */
+    rng_t *r = engine_rng(s->engine);
+    for (size_t attempt = 0; got < n && attempt < n * 8; attempt++) {
+        uint32_t id = index_random(&s->index, r);
+        bool seen = false;
+        for (size_t j = 0; j < got && !seen; j++)
+            seen = c[j].id == id;
+        if (!seen)
+            evict_candidate_fill(s, id, &c[got++]);
+    }
+    return got;
+}

@@ -1,0 +1,96 @@
+/* evict: eviction strategies. Each decides which entry of a session goes
+ * first when the session or the system must make room.
+ *
+ *   lru     least recently used (read or written) first.             O(1)
+ *   lfu     lowest score first, score = uses * lfu_decay + last use;
+ *           ties to the least recently used. See evict.c.            O(log n)
+ *   ttl     soonest expiry first; entries without a TTL after all
+ *           that have one, least recently used first.                O(log n)
+ *   size    largest entry first; ties to the least recently used.    O(log n)
+ *   custom  up to sample_size entries sampled uniformly at random;
+ *           the engine's chooser callback picks one.                 O(samples)
+ *
+ * List strategies keep a doubly linked list through entry_t.link; heap
+ * strategies keep an indexed heap whose slot lives in entry_t.link. */
+#ifndef POLICYD_EVICT_H
+#define POLICYD_EVICT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap.h"
+
+struct session;
+struct entry;
+
+typedef enum evict_kind {
+    EVICT_LRU,
+    EVICT_LFU,
+    EVICT_TTL,
+    EVICT_SIZE,
+    EVICT_CUSTOM,
+    EVICT_KIND_COUNT
+} evict_kind;
+
+/* What a chooser sees of one sampled entry. */
+typedef struct evict_candidate {
+    const unsigned char *key;
+    size_t klen;
+    uint64_t bytes;     /* usable bytes of the entry's allocation */
+    int64_t idle_ms;    /* since last use */
+    int64_t age_ms;     /* since creation */
+    uint32_t hits;      /* uses since creation, saturating at 255 */
+    uint32_t frequency; /* decayed LFU use count, saturating at 255 */
+    int64_t ttl_ms;     /* until expiry, -1 if none */
+    uint32_t id;        /* engine-internal */
+} evict_candidate_t;
+
+/* Picks one of n candidates: returns its index, or -1 (the engine then falls
+ * back to LRU and counts a chooser error). */
+typedef int (*evict_chooser_fn)(void *ud, struct session *s,
+                                const evict_candidate_t *c, size_t n);
+
+typedef struct evict {
+    evict_kind kind;
+    uint32_t head, tail; /* list: head is the least recently used */
+    heap_t heap;         /* lfu and size */
+} evict_t;
+
+const char *evict_kind_name(evict_kind k);
+/* Returns the kind named `name` (length len), or -1. */
+int evict_kind_parse(const char *name, size_t len);
+
+void evict_init(struct session *s, evict_kind kind);
+
+/* Bytes the strategy will add to the arena when an entry is attached. */
+size_t evict_attach_need(const struct session *s);
+
+/* Adds a new (or rewritten) entry as the most recently used. Returns 0, or
+ * -1 if a heap could not grow. */
+int evict_attach(struct session *s, uint32_t id, struct entry *e);
+
+/* Takes an entry out of the strategy's structures. */
+void evict_detach(struct session *s, uint32_t id, struct entry *e);
+
+/* Counts a use in an entry's header (last use, LFU count, hits) without
+ * moving it; for an entry about to be attached. */
+void evict_count_use(struct session *s, struct entry *e);
+
+/* Records a use of an attached entry (read, write, touch) and moves it. */
+void evict_touch(struct session *s, uint32_t id, struct entry *e);
+
+/* The id of the entry to evict next, or 0 if nothing can be evicted. */
+uint32_t evict_victim(struct session *s);
+
+/* Switches strategy, rebuilding its structures in last-use order. Returns 0,
+ * or -1 (out of memory; the old strategy is kept). */
+int evict_set_kind(struct session *s, evict_kind kind);
+
+/* Fills *c with what a chooser would see of entry id. */
+void evict_candidate_fill(struct session *s, uint32_t id, evict_candidate_t *c);
+
+/* Samples up to n distinct entries uniformly at random into c; returns how
+ * many (all of them when the session holds n or fewer). */
+size_t evict_sample(struct session *s, evict_candidate_t *c, size_t n);
+
+#endif
