@@ -27,7 +27,7 @@ run: build
 	@echo "policyd: 'make bench' prints the engine's micro-benchmark."
 
 bench: build
-	build/tests/bench_engine
+	build/tests/bench/bench_engine
 
 clean:
 	rm -rf build build-test

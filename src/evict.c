@@ -222,7 +222,8 @@ int evict_set_kind(session_t *s, evict_kind kind)
     } else {
         for (uint32_t id = index_next(&s->index, 1); id; id = index_next(&s->index, id + 1))
             order[i++] = (use_order_t){ent(s, id)->atime, id};
-        qsort(order, n, sizeof(*order), use_order_cmp);
+        if (n)
+            qsort(order, n, sizeof(*order), use_order_cmp);
     }
     if (uses_heap(kind) && n && heap_reserve(&s->evict.heap, &s->arena, n) != 0) {
         free(order);

@@ -1,0 +1,818 @@
+/* Data operations with Redis semantics, on a fake clock so TTLs are exact.
+ * Every scenario ends with check_exact: inline bytes equal jemalloc's. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "engine.h"
+#include "exact.h"
+
+/* A string literal as (pointer, length). */
+#define K(lit) (lit), (sizeof(lit) - 1)
+
+static int64_t clock_ms;
+
+static int64_t fake_clock(void *ud)
+{
+    return *(const int64_t *)ud;
+}
+
+static engine_t *make_engine(void)
+{
+    engine_config_t cfg = {.clock = fake_clock, .clock_ud = &clock_ms, .seed = 42};
+    engine_t *e = engine_create(&cfg);
+    REQUIRE(e != NULL);
+    return e;
+}
+
+static session_t *open_session(engine_t *e, const char *name)
+{
+    session_t *s = NULL;
+    REQUIRE(engine_open(e, name, strlen(name), &s) == PD_OK && s != NULL);
+    return s;
+}
+
+/* The key holds exactly `want`; peek, so no hit, miss or use is recorded. */
+static bool value_is(session_t *s, const char *key, const char *want)
+{
+    const unsigned char *v;
+    size_t n;
+    if (session_peek(s, key, strlen(key), &v, &n) != PD_OK)
+        return false;
+    return n == strlen(want) && memcmp(v, want, n) == 0;
+}
+
+static bool set_str(session_t *s, const char *key, const char *val, int64_t at)
+{
+    return session_set(s, key, strlen(key), val, strlen(val), 0, at, NULL, NULL) == PD_OK;
+}
+
+static uint64_t total_entries(engine_t *e)
+{
+    uint64_t n = 0;
+    for (session_t *s = engine_next(e, NULL); s; s = engine_next(e, s))
+        n += session_entries(s);
+    return n;
+}
+
+/* --- SET and GET --------------------------------------------------------- */
+
+static void test_set_get(void)
+{
+    clock_ms = 1000000;
+    engine_t *e = make_engine();
+    session_t *s = open_session(e, "ops");
+    const unsigned char *v;
+    size_t n;
+
+    CHECK(session_set(s, K("k"), K("v1"), 0, 0, NULL, NULL) == PD_OK);
+    CHECK(session_get(s, K("k"), &v, &n) == PD_OK && n == 2 && memcmp(v, "v1", 2) == 0);
+    CHECK(session_set(s, K("k"), K("a longer value"), 0, 0, NULL, NULL) == PD_OK);
+    CHECK(value_is(s, "k", "a longer value"));
+    CHECK(session_set(s, K("k"), K("short"), 0, 0, NULL, NULL) == PD_OK);
+    CHECK(value_is(s, "k", "short"));
+    CHECK_EQ_U(session_entries(s), 1);
+    CHECK_EQ_U(s->counters.writes, 3);
+
+    /* NX: only when absent; a miss changes nothing, not even bytes. */
+    uint64_t bytes = session_bytes(s);
+    CHECK(session_set(s, K("k"), K("nx"), SESSION_SET_NX, 0, NULL, NULL) == PD_NOTSET);
+    CHECK(value_is(s, "k", "short"));
+    CHECK_EQ_U(session_bytes(s), bytes);
+    CHECK_EQ_U(s->counters.writes, 3);
+    CHECK(session_set(s, K("new"), K("nx"), SESSION_SET_NX, 0, NULL, NULL) == PD_OK);
+    CHECK(value_is(s, "new", "nx"));
+
+    /* XX: only when present. */
+    bytes = session_bytes(s);
+    CHECK(session_set(s, K("absent"), K("xx"), SESSION_SET_XX, 0, NULL, NULL) == PD_NOTSET);
+    CHECK(!session_exists(s, K("absent")));
+    CHECK_EQ_U(session_entries(s), 2);
+    CHECK_EQ_U(session_bytes(s), bytes);
+    CHECK(session_set(s, K("new"), K("xx"), SESSION_SET_XX, 0, NULL, NULL) == PD_OK);
+    CHECK(value_is(s, "new", "xx"));
+
+    /* An expired key counts as absent for NX and XX. */
+    CHECK(set_str(s, "gone", "1", clock_ms + 10));
+    clock_ms += 11;
+    CHECK(session_set(s, K("gone"), K("2"), SESSION_SET_XX, 0, NULL, NULL) == PD_NOTSET);
+    CHECK(!session_exists(s, K("gone")));
+    CHECK(session_set(s, K("gone"), K("3"), SESSION_SET_NX, 0, NULL, NULL) == PD_OK);
+    CHECK(value_is(s, "gone", "3"));
+    CHECK_EQ_I(session_pttl(s, K("gone")), SESSION_TTL_NONE);
+
+    /* KEEPTTL keeps the expiry; a plain SET clears it; a new one replaces it. */
+    CHECK(set_str(s, "t", "1", clock_ms + 5000));
+    CHECK_EQ_I(session_pttl(s, K("t")), 5000);
+    clock_ms += 1000;
+    CHECK(session_set(s, K("t"), K("2"), SESSION_SET_KEEPTTL, 0, NULL, NULL) == PD_OK);
+    CHECK(value_is(s, "t", "2"));
+    CHECK_EQ_I(session_pttl(s, K("t")), 4000);
+    CHECK(session_set(s, K("t"), K("3"), SESSION_SET_KEEPTTL | SESSION_SET_XX, 0, NULL,
+                      NULL) == PD_OK);
+    CHECK_EQ_I(session_pttl(s, K("t")), 4000);
+    CHECK(set_str(s, "t", "4", clock_ms + 9000));
+    CHECK_EQ_I(session_pttl(s, K("t")), 9000);
+    CHECK(set_str(s, "t", "5", 0));
+    CHECK(value_is(s, "t", "5"));
+    CHECK_EQ_I(session_pttl(s, K("t")), SESSION_TTL_NONE);
+    clock_ms += 100000; /* no expiry left to fire */
+    CHECK(value_is(s, "t", "5"));
+    CHECK(session_set(s, K("t2"), K("x"), SESSION_SET_KEEPTTL, 0, NULL, NULL) == PD_OK);
+    CHECK_EQ_I(session_pttl(s, K("t2")), SESSION_TTL_NONE);
+
+    /* SET ... GET: the old value, malloc'd; untouched when the key was absent. */
+    char *old = NULL;
+    size_t old_len = 12345;
+    CHECK(session_set(s, K("g"), K("first"), 0, 0, &old, &old_len) == PD_OK);
+    CHECK(old == NULL);
+    CHECK(session_set(s, K("g"), K("second"), 0, 0, &old, &old_len) == PD_OK);
+    CHECK(old != NULL && old_len == 5 && memcmp(old, "first", 5) == 0);
+    free(old);
+    old = NULL;
+    CHECK(value_is(s, "g", "second"));
+    CHECK(session_set(s, K("g"), K("third"), SESSION_SET_NX, 0, &old, &old_len) == PD_NOTSET);
+    CHECK(old != NULL && old_len == 6 && memcmp(old, "second", 6) == 0);
+    free(old);
+    old = NULL;
+    CHECK(value_is(s, "g", "second"));
+    CHECK(session_set(s, K("g"), "", 0, 0, 0, NULL, NULL) == PD_OK);
+    CHECK(session_set(s, K("g"), K("x"), 0, 0, &old, &old_len) == PD_OK);
+    CHECK(old != NULL && old_len == 0);
+    free(old);
+    old = NULL;
+
+    /* An expire time not in the future: written and gone at once. */
+    uint64_t entries = session_entries(s);
+    CHECK(session_set(s, K("past"), K("x"), 0, clock_ms - 1, NULL, NULL) == PD_OK);
+    CHECK(!session_exists(s, K("past")));
+    CHECK_EQ_U(session_entries(s), entries);
+    CHECK(session_set(s, K("k"), K("x"), 0, clock_ms, NULL, NULL) == PD_OK);
+    CHECK(!session_exists(s, K("k")));
+    CHECK_EQ_U(session_entries(s), entries - 1);
+    CHECK(session_set(s, K("new"), K("x"), 0, 1, NULL, NULL) == PD_OK);
+    CHECK(!session_exists(s, K("new")));
+    CHECK_EQ_U(session_entries(s), entries - 2);
+    /* A negative absolute time is in the past too: refused as invalid (as
+     * Redis does) or written and gone, but never kept without a TTL. */
+    pd_status st = session_set(s, K("neg"), K("x"), 0, -5, NULL, NULL);
+    CHECK(st == PD_INVALID || st == PD_OK);
+    CHECK(!session_exists(s, K("neg")));
+    CHECK_EQ_U(session_entries(s), entries - 2);
+
+    check_exact(e);
+    engine_destroy(e);
+}
+
+/* --- DEL, EXISTS, TOUCH and the hit counters ----------------------------- */
+
+static void test_del_exists_touch(void)
+{
+    clock_ms = 2000000;
+    engine_t *e = make_engine();
+    session_t *s = open_session(e, "ops");
+    const unsigned char *v;
+    size_t n;
+
+    CHECK(set_str(s, "a", "1", 0));
+    CHECK(set_str(s, "b", "2", 0));
+    CHECK(session_exists(s, K("a")));
+    CHECK(!session_exists(s, K("zz")));
+    CHECK(session_touch(s, K("a")) == PD_OK);
+    CHECK(session_touch(s, K("zz")) == PD_NOTFOUND);
+
+    /* peek counts nothing; get counts hits and misses. */
+    session_counters_t c0 = s->counters;
+    CHECK(session_peek(s, K("a"), &v, &n) == PD_OK && n == 1 && v[0] == '1');
+    CHECK(session_peek(s, K("zz"), &v, &n) == PD_NOTFOUND);
+    CHECK_EQ_U(s->counters.hits, c0.hits);
+    CHECK_EQ_U(s->counters.misses, c0.misses);
+    CHECK(session_get(s, K("a"), &v, &n) == PD_OK && n == 1 && v[0] == '1');
+    CHECK(session_get(s, K("b"), &v, &n) == PD_OK && n == 1 && v[0] == '2');
+    CHECK(session_get(s, K("zz"), &v, &n) == PD_NOTFOUND);
+    CHECK_EQ_U(s->counters.hits, c0.hits + 2);
+    CHECK_EQ_U(s->counters.misses, c0.misses + 1);
+
+    CHECK(session_del(s, K("a")) == PD_OK);
+    CHECK(session_del(s, K("a")) == PD_NOTFOUND);
+    CHECK(!session_exists(s, K("a")));
+    CHECK(session_touch(s, K("a")) == PD_NOTFOUND);
+    CHECK(session_get(s, K("a"), &v, &n) == PD_NOTFOUND);
+    CHECK_EQ_U(s->counters.misses, c0.misses + 2);
+    CHECK_EQ_U(session_entries(s), 1);
+    CHECK(value_is(s, "b", "2"));
+    CHECK(session_del(s, K("b")) == PD_OK);
+    CHECK_EQ_U(session_entries(s), 0);
+    CHECK_EQ_U(session_bytes(s), 0);
+
+    /* touch records a use, so LRU keeps "x"; exists and peek record none,
+     * so "p" stays the least recently used and goes first. */
+    session_set_limits(s, (session_limits_t){.entries = 2});
+    CHECK(set_str(s, "x", "1", 0));
+    CHECK(set_str(s, "y", "2", 0));
+    CHECK(session_touch(s, K("x")) == PD_OK);
+    CHECK(set_str(s, "z", "3", 0));
+    CHECK(session_exists(s, K("x")));
+    CHECK(!session_exists(s, K("y")));
+    CHECK(session_del(s, K("x")) == PD_OK);
+    CHECK(session_del(s, K("z")) == PD_OK);
+    CHECK(set_str(s, "p", "1", 0));
+    CHECK(set_str(s, "q", "2", 0));
+    CHECK(session_exists(s, K("p")));
+    CHECK(session_peek(s, K("p"), &v, &n) == PD_OK);
+    CHECK(set_str(s, "r", "3", 0));
+    CHECK(!session_exists(s, K("p")));
+    CHECK(session_exists(s, K("q")));
+    CHECK(session_exists(s, K("r")));
+    CHECK_EQ_U(session_entries(s), 2);
+
+    check_exact(e);
+    engine_destroy(e);
+}
+
+/* --- EXPIRE, PERSIST, PTTL, active expiry -------------------------------- */
+
+static void test_expire(void)
+{
+    clock_ms = 5000000;
+    engine_t *e = make_engine();
+    session_t *s = open_session(e, "ops");
+    const unsigned char *v;
+    size_t n;
+
+    CHECK(set_str(s, "k", "v", 0));
+    CHECK_EQ_I(session_pttl(s, K("k")), SESSION_TTL_NONE);
+    CHECK_EQ_I(session_pttl(s, K("missing")), SESSION_TTL_MISSING);
+    CHECK(session_expire_at(s, K("k"), clock_ms + 10000) == PD_OK);
+    CHECK_EQ_I(session_pttl(s, K("k")), 10000);
+    clock_ms += 2500;
+    CHECK_EQ_I(session_pttl(s, K("k")), 7500);
+    /* A new expiry replaces the old one, later or sooner. */
+    CHECK(session_expire_at(s, K("k"), clock_ms + 20000) == PD_OK);
+    CHECK_EQ_I(session_pttl(s, K("k")), 20000);
+    CHECK(session_expire_at(s, K("k"), clock_ms + 3000) == PD_OK);
+    CHECK_EQ_I(session_pttl(s, K("k")), 3000);
+    clock_ms += 2999;
+    CHECK_EQ_I(session_pttl(s, K("k")), 1);
+    CHECK(session_get(s, K("k"), &v, &n) == PD_OK && n == 1 && v[0] == 'v');
+
+    /* Lazy expiry: the first read after the time passed removes the key. */
+    session_counters_t c0 = s->counters;
+    clock_ms += 2;
+    CHECK(session_get(s, K("k"), &v, &n) == PD_NOTFOUND);
+    CHECK_EQ_U(s->counters.expirations, c0.expirations + 1);
+    CHECK_EQ_U(s->counters.misses, c0.misses + 1);
+    CHECK_EQ_U(session_entries(s), 0);
+    CHECK_EQ_I(session_pttl(s, K("k")), SESSION_TTL_MISSING);
+    CHECK(session_expire_at(s, K("k"), clock_ms + 10) == PD_NOTFOUND);
+    check_exact(e);
+
+    /* An expire time not in the future deletes at once. */
+    CHECK(set_str(s, "p1", "v", 0));
+    CHECK(set_str(s, "p2", "v", clock_ms + 100));
+    CHECK(set_str(s, "p3", "v", 0));
+    CHECK(session_expire_at(s, K("p1"), clock_ms - 1) == PD_OK);
+    CHECK(session_expire_at(s, K("p2"), clock_ms) == PD_OK);
+    CHECK(!session_exists(s, K("p1")));
+    CHECK(!session_exists(s, K("p2")));
+    CHECK(session_exists(s, K("p3")));
+    CHECK_EQ_U(session_entries(s), 1);
+
+    /* PERSIST: removed, then nothing to remove, then no key. */
+    CHECK(session_expire_at(s, K("p3"), clock_ms + 50) == PD_OK);
+    CHECK(session_persist(s, K("p3")) == PD_OK);
+    CHECK_EQ_I(session_pttl(s, K("p3")), SESSION_TTL_NONE);
+    CHECK(session_persist(s, K("p3")) == PD_NOTSET);
+    CHECK(session_persist(s, K("nope")) == PD_NOTFOUND);
+    clock_ms += 1000;
+    CHECK(value_is(s, "p3", "v"));
+    CHECK(session_del(s, K("p3")) == PD_OK);
+    check_exact(e);
+
+    /* Active expiry: engine_expire_step removes expired keys without reads. */
+    session_t *ss[3] = {s, open_session(e, "e1"), open_session(e, "e2")};
+    char key[32];
+    unsigned failed = 0;
+    for (int i = 0; i < 3; i++) {
+        for (int k = 0; k < 100; k++) {
+            snprintf(key, sizeof(key), "ttl%d", k);
+            failed += !set_str(ss[i], key, "v", clock_ms + 1000);
+        }
+        for (int k = 0; k < 50; k++) {
+            snprintf(key, sizeof(key), "keep%d", k);
+            failed += !set_str(ss[i], key, "v", 0);
+        }
+        for (int k = 0; k < 10; k++) {
+            snprintf(key, sizeof(key), "later%d", k);
+            failed += !set_str(ss[i], key, "v", clock_ms + 100000);
+        }
+    }
+    CHECK_EQ_U(failed, 0);
+    CHECK_EQ_U(total_entries(e), 480);
+    CHECK_EQ_U(engine_expire_step(e, 100), 0); /* nothing due yet */
+    clock_ms += 1001;
+    uint64_t exp0 = 0;
+    for (int i = 0; i < 3; i++)
+        exp0 += ss[i]->counters.expirations;
+    CHECK_EQ_U(engine_expire_step(e, 10), 10);
+    CHECK_EQ_U(total_entries(e), 470);
+    CHECK_EQ_U(engine_expire_step(e, 1000), 290);
+    CHECK_EQ_U(total_entries(e), 180);
+    CHECK_EQ_U(engine_expire_step(e, 1000), 0);
+    uint64_t exp1 = 0;
+    for (int i = 0; i < 3; i++) {
+        exp1 += ss[i]->counters.expirations;
+        CHECK_EQ_U(session_entries(ss[i]), 60);
+        CHECK(value_is(ss[i], "keep49", "v"));
+        CHECK(value_is(ss[i], "later9", "v"));
+    }
+    CHECK_EQ_U(exp1 - exp0, 300);
+    check_exact(e);
+    engine_destroy(e);
+}
+
+/* --- APPEND, INCRBY, STRLEN --------------------------------------------- */
+
+static void test_append_incr_strlen(void)
+{
+    clock_ms = 7000000;
+    engine_t *e = make_engine();
+    session_t *s = open_session(e, "ops");
+    size_t len = 0;
+    int64_t r = 0;
+
+    CHECK(session_append(s, K("ap"), K("abc"), &len) == PD_OK);
+    CHECK_EQ_U(len, 3);
+    CHECK(value_is(s, "ap", "abc"));
+    CHECK(session_append(s, K("ap"), K("def"), &len) == PD_OK);
+    CHECK_EQ_U(len, 6);
+    CHECK(value_is(s, "ap", "abcdef"));
+    CHECK(session_append(s, K("ap"), "", 0, &len) == PD_OK);
+    CHECK_EQ_U(len, 6);
+    CHECK(session_append(s, K("empty"), "", 0, &len) == PD_OK);
+    CHECK_EQ_U(len, 0);
+    CHECK(session_exists(s, K("empty")));
+    CHECK(session_expire_at(s, K("ap"), clock_ms + 5000) == PD_OK);
+    clock_ms += 1000;
+    CHECK(session_append(s, K("ap"), K("g"), &len) == PD_OK);
+    CHECK_EQ_U(len, 7);
+    CHECK(value_is(s, "ap", "abcdefg"));
+    CHECK_EQ_I(session_pttl(s, K("ap")), 4000);
+    /* Appending grows the value across size classes and keeps it intact. */
+    char chunk[1000];
+    memset(chunk, 'z', sizeof(chunk));
+    for (int i = 0; i < 20; i++)
+        CHECK(session_append(s, K("ap"), chunk, sizeof(chunk), &len) == PD_OK);
+    CHECK_EQ_U(len, 20007);
+    CHECK_EQ_U(session_strlen(s, K("ap")), 20007);
+    CHECK_EQ_I(session_pttl(s, K("ap")), 4000);
+
+    CHECK_EQ_U(session_strlen(s, K("missing")), 0);
+    CHECK_EQ_U(session_strlen(s, K("empty")), 0);
+    CHECK(set_str(s, "h", "hello", 0));
+    CHECK_EQ_U(session_strlen(s, K("h")), 5);
+
+    /* INCRBY: absent counts as 0, the stored value is the decimal text. */
+    CHECK(session_incrby(s, K("n"), 5, &r) == PD_OK);
+    CHECK_EQ_I(r, 5);
+    CHECK(value_is(s, "n", "5"));
+    CHECK(set_str(s, "n", "10", 0));
+    CHECK(session_incrby(s, K("n"), 5, &r) == PD_OK);
+    CHECK_EQ_I(r, 15);
+    CHECK(value_is(s, "n", "15"));
+    CHECK(session_incrby(s, K("n"), -20, &r) == PD_OK);
+    CHECK_EQ_I(r, -5);
+    CHECK(value_is(s, "n", "-5"));
+    CHECK(session_incrby(s, K("n"), 0, &r) == PD_OK);
+    CHECK_EQ_I(r, -5);
+    CHECK(set_str(s, "n", "0", 0));
+    CHECK(session_incrby(s, K("n"), 1, &r) == PD_OK);
+    CHECK_EQ_I(r, 1);
+
+    /* Not integers by Redis's rule: nothing changes, r is left alone. */
+    static const char *const bad[] = {
+        "abc", " 1", "1 ", "01", "+1", "1.5", "", "-", "-0", "--1", "1e3",
+        "9223372036854775808", "-9223372036854775809", "123456789012345678901",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(set_str(s, "bad", bad[i], 0));
+        r = 777;
+        pd_status st = session_incrby(s, K("bad"), 1, &r);
+        if (st != PD_NOTINT)
+            fprintf(stderr, "incrby on \"%s\": %s\n", bad[i], pd_strerror(st));
+        CHECK(st == PD_NOTINT);
+        CHECK_EQ_I(r, 777);
+        CHECK(value_is(s, "bad", bad[i]));
+    }
+
+    /* Overflow both ways leaves the value as it was. */
+    CHECK(set_str(s, "big", "9223372036854775807", 0));
+    CHECK(session_incrby(s, K("big"), 1, &r) == PD_OVERFLOW);
+    CHECK(value_is(s, "big", "9223372036854775807"));
+    CHECK(session_incrby(s, K("big"), -1, &r) == PD_OK);
+    CHECK_EQ_I(r, INT64_MAX - 1);
+    CHECK(set_str(s, "small", "-9223372036854775808", 0));
+    CHECK(session_incrby(s, K("small"), 0, &r) == PD_OK);
+    CHECK(r == INT64_MIN);
+    CHECK(session_incrby(s, K("small"), -1, &r) == PD_OVERFLOW);
+    CHECK(value_is(s, "small", "-9223372036854775808"));
+    CHECK(set_str(s, "one", "1", 0));
+    CHECK(session_incrby(s, K("one"), INT64_MAX, &r) == PD_OVERFLOW);
+    CHECK(value_is(s, "one", "1"));
+    CHECK(session_incrby(s, K("fresh"), INT64_MIN, &r) == PD_OK);
+    CHECK(r == INT64_MIN);
+    CHECK(value_is(s, "fresh", "-9223372036854775808"));
+
+    /* INCRBY keeps the TTL. */
+    CHECK(set_str(s, "c", "1", clock_ms + 3000));
+    clock_ms += 500;
+    CHECK(session_incrby(s, K("c"), 1, &r) == PD_OK);
+    CHECK_EQ_I(r, 2);
+    CHECK_EQ_I(session_pttl(s, K("c")), 2500);
+
+    check_exact(e);
+    engine_destroy(e);
+}
+
+/* --- MEMORY USAGE -------------------------------------------------------- */
+
+static void test_memory_usage(void)
+{
+    clock_ms = 8000000;
+    engine_t *e = make_engine();
+    session_t *s = open_session(e, "ops");
+    char val[10000];
+    memset(val, 'x', sizeof(val));
+    uint64_t b = 0, small = 0;
+
+    CHECK(session_set(s, K("mu"), val, 100, 0, 0, NULL, NULL) == PD_OK);
+    CHECK(session_memory_usage(s, K("mu"), &b) == PD_OK);
+    CHECK(b >= 2 + 100);
+    CHECK(b <= session_bytes(s)); /* the only key holds the whole session */
+    small = b;
+    CHECK(session_set(s, K("big"), val, sizeof(val), 0, 0, NULL, NULL) == PD_OK);
+    CHECK(session_memory_usage(s, K("big"), &b) == PD_OK);
+    CHECK(b >= 3 + sizeof(val));
+    CHECK(b > small);
+    CHECK(b <= session_bytes(s));
+    CHECK(session_set(s, K("ttl"), val, 100, 0, clock_ms + 1000, NULL, NULL) == PD_OK);
+    CHECK(session_memory_usage(s, K("ttl"), &b) == PD_OK);
+    CHECK(b >= 3 + 100);
+    b = 99;
+    CHECK(session_memory_usage(s, K("missing"), &b) == PD_NOTFOUND);
+    CHECK_EQ_U(b, 99);
+
+    check_exact(e);
+    engine_destroy(e);
+}
+
+/* --- SCAN ---------------------------------------------------------------- */
+
+#define SCAN_SESSIONS 3
+#define SCAN_KEYS 1000
+#define SCAN_COUNT 7
+
+typedef struct seen {
+    unsigned orig[SCAN_SESSIONS][SCAN_KEYS];  /* "s<i>:k<n>" */
+    unsigned added[SCAN_SESSIONS][SCAN_KEYS]; /* "s<i>:n<n>" */
+    unsigned unknown;       /* keys the test never wrote */
+    unsigned wrong_session; /* reported by a session that does not own it */
+    unsigned visits;
+} seen_t;
+
+static void scan_key(char *buf, size_t size, unsigned si, char kind, unsigned ki)
+{
+    snprintf(buf, size, "s%u:%c%u", si, kind, ki);
+}
+
+static void visit(void *ud, session_t *s, const unsigned char *key, size_t klen)
+{
+    seen_t *sn = ud;
+    sn->visits++;
+    char buf[64], canon[64];
+    unsigned si, ki;
+    char kind;
+    if (klen >= sizeof(buf)) {
+        sn->unknown++;
+        return;
+    }
+    memcpy(buf, key, klen);
+    buf[klen] = '\0';
+    if (sscanf(buf, "s%u:%c%u", &si, &kind, &ki) != 3 || si >= SCAN_SESSIONS ||
+        ki >= SCAN_KEYS || (kind != 'k' && kind != 'n')) {
+        sn->unknown++;
+        return;
+    }
+    scan_key(canon, sizeof(canon), si, kind, ki);
+    if (strcmp(canon, buf) != 0) {
+        sn->unknown++;
+        return;
+    }
+    char want[16];
+    snprintf(want, sizeof(want), "s%u", si);
+    if (s->name_len != strlen(want) || memcmp(s->name, want, s->name_len) != 0)
+        sn->wrong_session++;
+    (kind == 'k' ? sn->orig : sn->added)[si][ki]++;
+}
+
+/* Sessions s0..s2, each with keys s<i>:k0..k999. */
+static engine_t *scan_engine(session_t *ss[SCAN_SESSIONS])
+{
+    engine_t *e = make_engine();
+    char name[16], key[32];
+    unsigned failed = 0;
+    for (unsigned i = 0; i < SCAN_SESSIONS; i++) {
+        snprintf(name, sizeof(name), "s%u", i);
+        ss[i] = open_session(e, name);
+        for (unsigned k = 0; k < SCAN_KEYS; k++) {
+            scan_key(key, sizeof(key), i, 'k', k);
+            failed += !set_str(ss[i], key, "v", 0);
+        }
+    }
+    CHECK_EQ_U(failed, 0);
+    return e;
+}
+
+static seen_t *new_seen(void)
+{
+    seen_t *sn = calloc(1, sizeof(*sn));
+    REQUIRE(sn != NULL);
+    return sn;
+}
+
+/* Runs engine_scan to the end; `midway` (if any) runs after call `at`.
+ * Returns false if the cursor never came back to 0 or a call overran count. */
+static bool engine_scan_all(engine_t *e, seen_t *sn, void (*midway)(engine_t *, seen_t *),
+                            unsigned at)
+{
+    uint64_t cursor = 0;
+    unsigned calls = 0;
+    bool within_count = true;
+    do {
+        unsigned before = sn->visits;
+        cursor = engine_scan(e, cursor, SCAN_COUNT, visit, sn);
+        within_count &= sn->visits - before <= SCAN_COUNT;
+        if (++calls == at && midway)
+            midway(e, sn);
+    } while (cursor != 0 && calls < 100000);
+    CHECK(within_count);
+    return cursor == 0;
+}
+
+static session_t *mid_sessions[SCAN_SESSIONS];
+static unsigned mid_odd_seen[SCAN_SESSIONS][SCAN_KEYS];
+
+/* Deletes the odd keys of every session and adds 500 new keys to each. */
+static void delete_and_insert(engine_t *e, seen_t *sn)
+{
+    (void)e;
+    char key[32];
+    unsigned failed = 0;
+    for (unsigned i = 0; i < SCAN_SESSIONS; i++) {
+        for (unsigned k = 1; k < SCAN_KEYS; k += 2) {
+            scan_key(key, sizeof(key), i, 'k', k);
+            failed += session_del(mid_sessions[i], key, strlen(key)) != PD_OK;
+            mid_odd_seen[i][k] = sn->orig[i][k];
+        }
+        for (unsigned k = 0; k < 500; k++) {
+            scan_key(key, sizeof(key), i, 'n', k);
+            failed += !set_str(mid_sessions[i], key, "w", 0);
+        }
+    }
+    CHECK_EQ_U(failed, 0);
+}
+
+static void test_scan(void)
+{
+    clock_ms = 9000000;
+    session_t *ss[SCAN_SESSIONS];
+
+    /* engine_scan, nothing changing: every key, nothing else, right session. */
+    engine_t *e = scan_engine(ss);
+    seen_t *sn = new_seen();
+    CHECK(engine_scan_all(e, sn, NULL, 0));
+    unsigned missed = 0;
+    for (unsigned i = 0; i < SCAN_SESSIONS; i++)
+        for (unsigned k = 0; k < SCAN_KEYS; k++)
+            missed += sn->orig[i][k] == 0;
+    CHECK_EQ_U(missed, 0);
+    CHECK_EQ_U(sn->unknown, 0);
+    CHECK_EQ_U(sn->wrong_session, 0);
+    free(sn);
+
+    /* session_scan on each session with a budget of 7 per call. */
+    sn = new_seen();
+    for (unsigned i = 0; i < SCAN_SESSIONS; i++) {
+        uint32_t cur = 0;
+        unsigned calls = 0;
+        bool within = true;
+        do {
+            size_t budget = SCAN_COUNT;
+            unsigned before = sn->visits;
+            cur = session_scan(ss[i], cur, &budget, visit, sn);
+            within &= sn->visits - before <= SCAN_COUNT;
+        } while (cur != 0 && ++calls < 100000);
+        CHECK_EQ_U(cur, 0);
+        CHECK(within);
+    }
+    missed = 0;
+    for (unsigned i = 0; i < SCAN_SESSIONS; i++)
+        for (unsigned k = 0; k < SCAN_KEYS; k++)
+            missed += sn->orig[i][k] == 0;
+    CHECK_EQ_U(missed, 0);
+    CHECK_EQ_U(sn->unknown, 0);
+    CHECK_EQ_U(sn->wrong_session, 0);
+    free(sn);
+
+    /* Keys deleted and inserted midway (inside the first session, about 700
+     * entries in): every key present throughout is still seen, and a deleted
+     * key is never reported after its deletion. */
+    for (unsigned i = 0; i < SCAN_SESSIONS; i++)
+        mid_sessions[i] = ss[i];
+    memset(mid_odd_seen, 0, sizeof(mid_odd_seen));
+    sn = new_seen();
+    CHECK(engine_scan_all(e, sn, delete_and_insert, 100));
+    missed = 0;
+    unsigned after_delete = 0;
+    for (unsigned i = 0; i < SCAN_SESSIONS; i++)
+        for (unsigned k = 0; k < SCAN_KEYS; k++) {
+            if (k % 2 == 0)
+                missed += sn->orig[i][k] == 0;
+            else
+                after_delete += sn->orig[i][k] != mid_odd_seen[i][k];
+        }
+    CHECK_EQ_U(missed, 0);
+    CHECK_EQ_U(after_delete, 0);
+    CHECK_EQ_U(sn->unknown, 0);
+    CHECK_EQ_U(sn->wrong_session, 0);
+    free(sn);
+    check_exact(e);
+    engine_destroy(e);
+
+    /* Expired keys are not reported. */
+    e = scan_engine(ss);
+    char key[32];
+    unsigned failed = 0;
+    for (unsigned k = 0; k < 10; k++) {
+        scan_key(key, sizeof(key), 1, 'n', k);
+        failed += !set_str(ss[1], key, "t", clock_ms + 10);
+    }
+    CHECK_EQ_U(failed, 0);
+    clock_ms += 20;
+    sn = new_seen();
+    CHECK(engine_scan_all(e, sn, NULL, 0));
+    unsigned expired_seen = 0;
+    for (unsigned k = 0; k < 10; k++)
+        expired_seen += sn->added[1][k];
+    CHECK_EQ_U(expired_seen, 0);
+    CHECK_EQ_U(sn->visits, SCAN_SESSIONS * SCAN_KEYS);
+    free(sn);
+    check_exact(e);
+    engine_destroy(e);
+
+    /* An empty engine: done at once, nothing visited. */
+    e = make_engine();
+    sn = new_seen();
+    CHECK_EQ_U(engine_scan(e, 0, SCAN_COUNT, visit, sn), 0);
+    CHECK_EQ_U(sn->visits, 0);
+    free(sn);
+    engine_destroy(e);
+}
+
+/* --- CLEAR and DROP ------------------------------------------------------ */
+
+static void fill(session_t *s, const char *prefix, int n)
+{
+    char key[32], val[64];
+    unsigned failed = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "%s%d", prefix, i);
+        snprintf(val, sizeof(val), "value-%s-%d", prefix, i);
+        failed += !set_str(s, key, val, i % 3 ? 0 : clock_ms + 1000000);
+    }
+    CHECK_EQ_U(failed, 0);
+}
+
+static void test_clear_drop(void)
+{
+    clock_ms = 10000000;
+    engine_t *e = make_engine();
+    session_t *a = open_session(e, "a");
+    session_t *b = open_session(e, "b");
+    session_t *c = open_session(e, "c");
+    fill(a, "a", 200);
+    fill(b, "b", 200);
+    fill(c, "c", 200);
+    check_exact(e);
+
+    uint64_t writes = a->counters.writes;
+    session_clear(a);
+    CHECK_EQ_U(session_entries(a), 0);
+    CHECK_EQ_U(a->arena.bytes, 0);
+    CHECK(engine_find(e, K("a")) == a);
+    CHECK_EQ_U(engine_session_count(e), 3);
+    CHECK_EQ_U(a->counters.writes, writes); /* counters stay */
+    CHECK(!session_exists(a, K("a0")));
+    CHECK_EQ_I(session_pttl(a, K("a0")), SESSION_TTL_MISSING);
+    CHECK_EQ_U(engine_bytes(e), session_bytes(b) + session_bytes(c));
+    CHECK_EQ_U(engine_expire_step(e, 1000), 0);
+    check_exact(e);
+    /* A cleared session takes writes again. */
+    fill(a, "a", 50);
+    CHECK(value_is(a, "a49", "value-a-49"));
+    CHECK_EQ_U(session_entries(a), 50);
+    check_exact(e);
+
+    uint64_t bytes_c = session_bytes(c);
+    engine_drop(e, b);
+    CHECK(engine_find(e, K("b")) == NULL);
+    CHECK_EQ_U(engine_session_count(e), 2);
+    CHECK_EQ_U(engine_bytes(e), session_bytes(a) + bytes_c);
+    CHECK(value_is(c, "c199", "value-c-199"));
+    CHECK_EQ_U(session_entries(c), 200);
+    check_exact(e);
+
+    engine_drop_all(e);
+    CHECK_EQ_U(engine_session_count(e), 0);
+    CHECK_EQ_U(engine_bytes(e), 0);
+    CHECK(engine_next(e, NULL) == NULL);
+    CHECK(engine_find(e, K("a")) == NULL);
+    CHECK(engine_find(e, K("c")) == NULL);
+    /* The name is free again and the new session starts empty. */
+    a = open_session(e, "a");
+    CHECK_EQ_U(session_entries(a), 0);
+    CHECK(!session_exists(a, K("a0")));
+    CHECK(set_str(a, "x", "y", 0));
+    check_exact(e);
+    engine_destroy(e);
+}
+
+/* --- session names ------------------------------------------------------- */
+
+static void test_name_of_key(void)
+{
+    static const struct {
+        const char *key;
+        size_t klen;
+        const char *name;
+        size_t nlen;
+    } cases[] = {
+        {K("{tag}rest"), K("tag")},
+        {K("a:b:c"), K("a")},
+        {K("plain"), K("default")},
+        {K("{}x:y"), K("{}x")},     /* empty tag: the ':' rule */
+        {K(":x"), K("default")},    /* empty prefix: default */
+        {K("{ab:cd"), K("{ab")},    /* no '}': the ':' rule */
+        {K("{ab"), K("default")},
+        {K("x{t}y:z"), K("t")},     /* the tag wins over ':' */
+        {K("{a}{b}"), K("a")},      /* the first tag */
+        {K("a{}{b}:c"), K("a{}{b}")}, /* first '{' then first '}': empty */
+        {K("{t:u}v"), K("t:u")},
+        {K("{x}"), K("x")},
+        {K(""), K("default")},
+        {K("a\0b:c"), K("a\0b")},   /* NUL bytes are ordinary bytes */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *name = NULL;
+        size_t len = 0;
+        session_name_of_key(cases[i].key, cases[i].klen, &name, &len);
+        bool ok = name && len == cases[i].nlen && memcmp(name, cases[i].name, len) == 0;
+        if (!ok)
+            fprintf(stderr, "session_name_of_key case %zu: got %.*s\n", i, (int)len,
+                    name ? name : "(null)");
+        CHECK(ok);
+    }
+
+    /* engine_session_for_key applies the rule; reads never create. */
+    clock_ms = 11000000;
+    engine_t *e = make_engine();
+    pd_status st = PD_OK;
+    CHECK(engine_session_for_key(e, K("{tag}rest"), false, &st) == NULL);
+    CHECK(st == PD_NOTFOUND);
+    CHECK_EQ_U(engine_session_count(e), 0);
+    session_t *s = engine_session_for_key(e, K("{tag}rest"), true, &st);
+    CHECK(s != NULL && st == PD_OK);
+    CHECK(s == engine_find(e, K("tag")));
+    CHECK(engine_session_for_key(e, K("tag:other"), false, &st) == s && st == PD_OK);
+    session_t *d = engine_session_for_key(e, K("plain"), true, &st);
+    CHECK(d != NULL && d != s && d == engine_find(e, K("default")));
+    CHECK_EQ_U(engine_session_count(e), 2);
+    check_exact(e);
+    engine_destroy(e);
+}
+
+int main(void)
+{
+    test_set_get();
+    test_del_exists_touch();
+    test_expire();
+    test_append_incr_strlen();
+    test_memory_usage();
+    test_scan();
+    test_clear_drop();
+    test_name_of_key();
+    return check_done();
+}
