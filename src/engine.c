@@ -265,13 +265,13 @@ session_t *engine_next(engine_t *e, session_t *prev)
 
 /* --- the system budget --------------------------------------------------- */
 
-/* The live session holding the most bytes that still has an entry. */
+/* The live session holding the most bytes that has an entry to evict. */
 static session_t *largest_session(engine_t *e)
 {
     session_t *best = NULL;
     for (uint32_t i = 0; i < e->nlive; i++) {
         session_t *s = &e->slots[e->live[i]];
-        if (session_entries(s) && (!best || s->arena.bytes > best->arena.bytes))
+        if (evict_has_victim(s) && (!best || s->arena.bytes > best->arena.bytes))
             best = s;
     }
     return best;

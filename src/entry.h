@@ -2,7 +2,7 @@
  *
  * Header, key and value are one allocation, so 10-byte keys with 32-byte
  * values fit jemalloc's 64-byte size class (22 + 10 + 32). Entries refer to
- * each other by 24-bit id, never by pointer: ids survive rallocx moves and
+ * each other by 24-bit id, never by pointer: ids survive reallocation and
  * make list links 3 bytes each. A session holds at most ENTRY_ID_MAX entries.
  *
  *   offset  field

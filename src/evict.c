@@ -173,9 +173,16 @@ static uint32_t choose(session_t *s)
     return c[pick].id;
 }
 
+bool evict_has_victim(const session_t *s)
+{
+    if (uses_heap(s->evict.kind))
+        return s->evict.heap.len > 0;
+    return s->evict.head != 0;
+}
+
 uint32_t evict_victim(session_t *s)
 {
-    if (s->index.used == 0)
+    if (!evict_has_victim(s))
         return 0;
     switch (s->evict.kind) {
     case EVICT_LFU:

@@ -15,6 +15,7 @@
 #ifndef POLICYD_EVICT_H
 #define POLICYD_EVICT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +79,10 @@ void evict_count_use(struct session *s, struct entry *e);
 
 /* Records a use of an attached entry (read, write, touch) and moves it. */
 void evict_touch(struct session *s, uint32_t id, struct entry *e);
+
+/* true if an entry could be evicted (an entry being rewritten is detached
+ * and does not count). */
+bool evict_has_victim(const struct session *s);
 
 /* The id of the entry to evict next, or 0 if nothing can be evicted. */
 uint32_t evict_victim(struct session *s);

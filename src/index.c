@@ -97,6 +97,13 @@ size_t index_first_need(const arena_t *a)
            arena_usable(a, INDEX_MIN_IDS * sizeof(uintptr_t));
 }
 
+size_t index_floor(const index_t *ix, const arena_t *a)
+{
+    uint32_t ids = ix->id_cap > INDEX_MIN_IDS ? ix->id_cap : INDEX_MIN_IDS;
+    return arena_usable(a, INDEX_MIN_SLOTS * sizeof(uint32_t)) +
+           arena_usable(a, ids * sizeof(uintptr_t));
+}
+
 size_t index_insert_need(const index_t *ix, const arena_t *a)
 {
     size_t need = 0;

@@ -43,6 +43,10 @@ uint32_t index_find(const index_t *ix, const void *key, size_t klen, uint64_t h)
 /* Bytes the first insert into an empty index adds. */
 size_t index_first_need(const arena_t *a);
 
+/* Bytes the index keeps while one entry remains: the table shrinks as
+ * entries go, the id map keeps its size (ids are stable). */
+size_t index_floor(const index_t *ix, const arena_t *a);
+
 /* Bytes the next insert would add to the arena (table or id map growth). */
 size_t index_insert_need(const index_t *ix, const arena_t *a);
 

@@ -127,10 +127,12 @@ static size_t plan_need(const session_t *s, const plan_t *p)
     return need;
 }
 
-/* Bytes the write needs in an otherwise empty session. */
+/* Bytes the session holds for this write when every other entry is gone.
+ * A rewritten entry keeps the id map at its size (ids are stable). */
 static size_t plan_floor(const session_t *s, const plan_t *p)
 {
-    size_t need = p->add + index_first_need(&s->arena);
+    size_t need = p->add + (p->insert ? index_first_need(&s->arena)
+                                      : index_floor(&s->index, &s->arena));
     if (heap_strategy(s))
         need += heap_first_need(&s->arena);
     if (p->ttl)

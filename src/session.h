@@ -89,7 +89,8 @@ pd_status session_peek(session_t *s, const void *key, size_t klen,
 /* Stores a value. flags: SESSION_SET_*. expire_at_ms > 0 sets an absolute
  * expiry (engine clock), 0 none (or the old one with KEEPTTL). PD_NOTSET when
  * NX/XX was not met. If old and old_len are given and the key existed, the old
- * value is copied into a malloc'd buffer the caller frees (SET ... GET). */
+ * value is copied into a malloc'd buffer the caller frees (SET ... GET),
+ * whatever the status; *old is left alone when the key did not exist. */
 pd_status session_set(session_t *s, const void *key, size_t klen,
                       const void *val, size_t vlen, int flags,
                       int64_t expire_at_ms, char **old, size_t *old_len);
