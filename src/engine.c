@@ -255,6 +255,12 @@ void engine_drop_all(engine_t *e)
         engine_drop(e, &e->slots[e->live[e->nlive - 1]]);
 }
 
+void engine_flush_all(engine_t *e)
+{
+    for (uint32_t i = 0; i < e->nlive; i++)
+        session_clear(&e->slots[e->live[i]]);
+}
+
 session_t *engine_next(engine_t *e, session_t *prev)
 {
     for (uint32_t i = prev ? prev->slot + 1 : 0; i < e->capacity; i++)

@@ -81,6 +81,9 @@ void engine_drop(engine_t *e, session_t *s);
 /* Drops every session. */
 void engine_drop_all(engine_t *e);
 
+/* Clears every session (session_clear): all entries go, sessions stay. */
+void engine_flush_all(engine_t *e);
+
 /* Sessions in registry order: start with NULL; NULL at the end. */
 session_t *engine_next(engine_t *e, session_t *prev);
 

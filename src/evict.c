@@ -273,7 +273,8 @@ size_t evict_sample(session_t *s, evict_candidate_t *c, size_t n)
     size_t got = 0;
     if (s->index.used <= n) {
         for (uint32_t id = index_next(&s->index, 1); id; id = index_next(&s->index, id + 1))
-            evict_candidate_fill(s, id, &c[got++]);
+            if (id != s->pinned)
+                evict_candidate_fill(s, id, &c[got++]);
         return got;
     }
     /* Distinct ids drawn uniformly; the attempt cap only matters in the
@@ -281,7 +282,7 @@ size_t evict_sample(session_t *s, evict_candidate_t *c, size_t n)
     rng_t *r = engine_rng(s->engine);
     for (size_t attempt = 0; got < n && attempt < n * 8; attempt++) {
         uint32_t id = index_random(&s->index, r);
-        bool seen = false;
+        bool seen = id == s->pinned;
         for (size_t j = 0; j < got && !seen; j++)
             seen = c[j].id == id;
         if (!seen)

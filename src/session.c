@@ -51,6 +51,8 @@ static inline entry_t *ent(const session_t *s, uint32_t id)
     return index_entry(&s->index, id);
 }
 
+/* An entry lives through its expiry millisecond and is gone after it, as in
+ * Redis; setting an expiry that is not in the future deletes at once. */
 static inline int64_t expire_of(const session_t *s, entry_t *e)
 {
     return (e->flags & ENTRY_TTL) ? s->expiry.nodes[entry_ttl_slot(e)].key : 0;
@@ -84,7 +86,7 @@ static uint32_t lookup(session_t *s, const void *key, size_t klen, uint64_t *hp)
     if (hp)
         *hp = h;
     uint32_t id = index_find(&s->index, key, klen, h);
-    if (id && (ent(s, id)->flags & ENTRY_TTL) && expire_of(s, ent(s, id)) <= now_ms(s)) {
+    if (id && (ent(s, id)->flags & ENTRY_TTL) && expire_of(s, ent(s, id)) < now_ms(s)) {
         remove_entry(s, id, h);
         s->counters.expirations++;
         return 0;
@@ -228,19 +230,23 @@ static pd_status store(session_t *s, const void *key, size_t klen, uint64_t h,
         old_expire = expire_of(s, old);
         plan.sub = arena_usable(&s->arena, entry_bytes(old));
         evict_detach(s, id, old);
+        s->pinned = id; /* a custom chooser's sample must skip it too */
         if (old->flags & ENTRY_TTL)
             heap_remove(&s->expiry, &s->arena, entry_ttl_slot(old));
     }
 
     pd_status st = make_room(s, &plan);
+    s->pinned = 0;
     if (st == PD_OK && heap_strategy(s) &&
         heap_reserve(&s->evict.heap, &s->arena, s->evict.heap.len + 1) != 0)
         st = PD_NOMEM;
     if (st == PD_OK && expire_at &&
         heap_reserve(&s->expiry, &s->arena, s->expiry.len + 1) != 0)
         st = PD_NOMEM;
-    entry_t *e = st == PD_OK ? arena_alloc(&s->arena, size) : NULL;
-    if (st == PD_OK && !e)
+    /* A value of the same size class is rewritten where it is. */
+    bool in_place = old && plan.add == plan.sub;
+    entry_t *e = NULL;
+    if (st == PD_OK && !(e = in_place ? old : arena_alloc(&s->arena, size)))
         st = PD_NOMEM;
     if (st != PD_OK) {
         if (old)
@@ -249,22 +255,24 @@ static pd_status store(session_t *s, const void *key, size_t klen, uint64_t h,
         return st;
     }
 
-    if (old)
-        memcpy(e, old, ENTRY_HEADER); /* keeps its use history */
-    else
+    if (!old)
         memset(e, 0, ENTRY_HEADER);
+    else if (!in_place)
+        memcpy(e, old, ENTRY_HEADER); /* keeps its use history */
     e->vlen = (uint32_t)vlen;
     e->flags = expire_at ? ENTRY_TTL : 0;
-    entry_put_key(e, key, klen);
+    if (!in_place)
+        entry_put_key(e, key, klen);
+    /* memmove: the pieces may come from the entry itself. */
     if (n1)
-        memcpy(entry_val(e), v1, n1);
+        memmove(entry_val(e), v1, n1);
     if (n2)
-        memcpy(entry_val(e) + n1, v2, n2);
+        memmove(entry_val(e) + n1, v2, n2);
 
-    if (old) {
+    if (old && !in_place) {
         index_set(&s->index, id, e);
         arena_free(&s->arena, old);
-    } else {
+    } else if (!old) {
         id = index_insert(&s->index, &s->arena, h, e);
         if (!id) {
             arena_free(&s->arena, e);
@@ -328,15 +336,19 @@ pd_status session_set(session_t *s, const void *key, size_t klen,
         memcpy(*old, entry_val(e), e->vlen);
         *old_len = e->vlen;
     }
+    if (expire_at_ms < 0)
+        return PD_INVALID;
     if (((flags & SESSION_SET_NX) && id) || ((flags & SESSION_SET_XX) && !id))
         return PD_NOTSET;
     int64_t expire_at = expire_at_ms;
-    if (expire_at <= 0)
+    if (expire_at == 0)
         expire_at = (flags & SESSION_SET_KEEPTTL) && id ? expire_of(s, ent(s, id)) : 0;
     if (expire_at && expire_at <= now_ms(s)) {
         /* Written and expired at once: the key is gone, as in Redis. */
-        if (s->writes_denied)
+        if (s->writes_denied) {
+            s->counters.refused++;
             return PD_DENIED;
+        }
         if (id)
             remove_entry(s, id, h);
         return PD_OK;
@@ -376,8 +388,10 @@ pd_status session_expire_at(session_t *s, const void *key, size_t klen,
     uint32_t id = lookup(s, key, klen, &h);
     if (!id)
         return PD_NOTFOUND;
-    if (s->writes_denied)
+    if (s->writes_denied) {
+        s->counters.refused++;
         return PD_DENIED;
+    }
     if (at_ms <= now_ms(s)) {
         remove_entry(s, id, h);
         return PD_OK;
@@ -517,7 +531,7 @@ uint32_t session_scan(session_t *s, uint32_t cursor, size_t *budget,
     uint32_t id = index_next(&s->index, cursor ? cursor : 1);
     for (; id && *budget > 0; --*budget) {
         entry_t *e = ent(s, id);
-        if (!(e->flags & ENTRY_TTL) || expire_of(s, e) > now)
+        if (!(e->flags & ENTRY_TTL) || expire_of(s, e) >= now)
             fn(ud, s, entry_key(e), entry_klen(e));
         id = index_next(&s->index, id + 1);
     }
@@ -584,7 +598,7 @@ size_t session_expire_some(session_t *s, size_t max)
 {
     int64_t now = now_ms(s);
     size_t n = 0;
-    while (n < max && s->expiry.len && s->expiry.nodes[0].key <= now) {
+    while (n < max && s->expiry.len && s->expiry.nodes[0].key < now) {
         uint32_t id = heap_node_id(&s->expiry.nodes[0]);
         remove_entry(s, id, entry_hash(s, ent(s, id)));
         s->counters.expirations++;

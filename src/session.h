@@ -50,12 +50,13 @@ typedef struct session {
     uint32_t slot;          /* registry slot in the engine */
     uint32_t live_pos;      /* position in the engine's list of live sessions */
     bool live;
-    bool writes_denied;
+    bool writes_denied;     /* refuse writes that store data (deletes pass) */
     session_limits_t limits;
     uint32_t sample_size;   /* candidates for a custom chooser */
     int64_t created_ms;     /* engine clock */
     int64_t used_ms;        /* last read or write */
     uint64_t seq;           /* orders uses; ties in heaps */
+    uint32_t pinned;        /* entry being rewritten: not evictable */
     session_counters_t counters;
     void *user;             /* owned by the front end */
 } session_t;
@@ -87,8 +88,9 @@ pd_status session_peek(session_t *s, const void *key, size_t klen,
                        const unsigned char **val, size_t *vlen);
 
 /* Stores a value. flags: SESSION_SET_*. expire_at_ms > 0 sets an absolute
- * expiry (engine clock), 0 none (or the old one with KEEPTTL). PD_NOTSET when
- * NX/XX was not met. If old and old_len are given and the key existed, the old
+ * expiry (engine clock), 0 none (or the old one with KEEPTTL), < 0 is
+ * PD_INVALID. An expiry not in the future leaves the key absent. PD_NOTSET
+ * when NX/XX was not met. If old and old_len are given and the key existed, the old
  * value is copied into a malloc'd buffer the caller frees (SET ... GET),
  * whatever the status; *old is left alone when the key did not exist. */
 pd_status session_set(session_t *s, const void *key, size_t klen,
