@@ -168,10 +168,14 @@ void arena_destroy(arena_t *a)
     account(a, 0, a->bytes);
 }
 
-void arena_reset(arena_t *a)
+int arena_renew(arena_t *a)
 {
-    arena_ctl(a, "reset");
-    account(a, 0, a->bytes);
+    arena_t fresh;
+    if (arena_create(&fresh, a->total) != 0)
+        return -1;
+    arena_destroy(a);
+    *a = fresh;
+    return 0;
 }
 
 void arena_purge(arena_t *a)

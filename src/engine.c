@@ -355,9 +355,14 @@ void engine_stats(engine_t *e, bool refresh, engine_stats_t *out)
     out->limit_bytes = e->cfg.limit_bytes;
     out->limit_sessions = session_cap(e);
     out->max_sessions = e->capacity;
+    for (uint32_t i = 0; i < e->nlive; i++) {
+        const session_t *s = &e->slots[e->live[i]];
+        out->entries += session_entries(s);
+        /* A clear moves a session to a fresh arena, maybe a higher index. */
+        if (s->arena.index > e->max_arena_index)
+            e->max_arena_index = s->arena.index;
+    }
     out->max_arena_index = e->max_arena_index;
-    for (uint32_t i = 0; i < e->nlive; i++)
-        out->entries += session_entries(&e->slots[e->live[i]]);
     if (refresh)
         arena_stats_refresh();
     arena_process_stats(&out->process);

@@ -8,11 +8,11 @@
  *   offset  field
  *   0       vlen      value length
  *   4       atime     last use, ENTRY_TICK_MS ticks since the session began
- *   8       ctime     creation, same unit
+ *   8       ctime     when the value was set, same unit
  *   12      link[6]   strategy-owned: prev/next ids of a list, or a heap slot
  *   18      flags     ENTRY_* bits
  *   19      freq      LFU use count (decayed), saturating at 255
- *   20      hits      uses since creation, saturating at 255
+ *   20      hits      uses since the value was set, saturating at 255
  *   21      klen      key length; 255 means a u32 length precedes the key
  *   22      data      [u32 klen], key, value, [u32 expiry heap slot]
  */

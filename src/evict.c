@@ -201,14 +201,12 @@ uint32_t evict_victim(session_t *s)
     return s->evict.head;
 }
 
-typedef struct use_order { uint32_t atime; uint32_t id; } use_order_t;
+typedef struct use_order { uint64_t seq; uint32_t id; } use_order_t;
 
 static int use_order_cmp(const void *a, const void *b)
 {
     const use_order_t *x = a, *y = b;
-    if (x->atime != y->atime)
-        return x->atime < y->atime ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 int evict_set_kind(session_t *s, evict_kind kind)
@@ -220,15 +218,17 @@ int evict_set_kind(session_t *s, evict_kind kind)
     use_order_t *order = n ? malloc(n * sizeof(*order)) : NULL;
     if (n && !order)
         return -1;
-    /* Least recently used first: the list knows the exact order; heaps only
-     * the last-use tick, so ties there go by id. */
+    /* Least recently used first: the list is in that order; a heap node's
+     * tie holds the sequence number of the entry's last use. */
     uint32_t i = 0;
     if (!uses_heap(old)) {
-        for (uint32_t id = s->evict.head; id; id = entry_next(ent(s, id)))
-            order[i++] = (use_order_t){ent(s, id)->atime, id};
+        for (uint32_t id = s->evict.head; id; id = entry_next(ent(s, id)), i++)
+            order[i] = (use_order_t){i, id};
     } else {
-        for (uint32_t id = index_next(&s->index, 1); id; id = index_next(&s->index, id + 1))
-            order[i++] = (use_order_t){ent(s, id)->atime, id};
+        for (uint32_t j = 0; j < s->evict.heap.len; j++) {
+            const heap_node_t *node = &s->evict.heap.nodes[j];
+            order[i++] = (use_order_t){node->tie >> 24, heap_node_id(node)};
+        }
         if (n)
             qsort(order, n, sizeof(*order), use_order_cmp);
     }

@@ -39,8 +39,8 @@ typedef struct evict_candidate {
     size_t klen;
     uint64_t bytes;     /* usable bytes of the entry's allocation */
     int64_t idle_ms;    /* since last use */
-    int64_t age_ms;     /* since creation */
-    uint32_t hits;      /* uses since creation, saturating at 255 */
+    int64_t age_ms;     /* since the value was set (SET), not changed */
+    uint32_t hits;      /* uses since the value was set, saturating at 255 */
     uint32_t frequency; /* decayed LFU use count, saturating at 255 */
     int64_t ttl_ms;     /* until expiry, -1 if none */
     uint32_t id;        /* engine-internal */

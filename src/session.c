@@ -280,8 +280,10 @@ static pd_status store(session_t *s, const void *key, size_t klen, uint64_t h,
             return PD_NOMEM;
         }
     }
+    if (fresh)
+        e->hits = 0; /* a new value: its uses start over, its LFU count not */
     evict_count_use(s, e);
-    if (!old || fresh)
+    if (fresh)
         e->ctime = e->atime;
     evict_attach(s, id, e); /* cannot fail: reserved above */
     if (expire_at)
@@ -400,6 +402,8 @@ pd_status session_expire_at(session_t *s, const void *key, size_t klen,
     if (e->flags & ENTRY_TTL) {
         uint32_t slot = entry_ttl_slot(e);
         heap_update(&s->expiry, slot, (heap_node_t){.key = at_ms, .tie = s->seq++ << 24 | id});
+        evict_touch(s, id, e); /* a write, like every other */
+        s->used_ms = now_ms(s);
         return PD_OK;
     }
     /* The entry grows by its expiry-heap slot. */
@@ -558,8 +562,13 @@ void session_fini(session_t *s)
 
 void session_clear(session_t *s)
 {
-    arena_reset(&s->arena);
-    session_fini(s);
+    if (arena_renew(&s->arena) == 0) {
+        session_fini(s);
+        return;
+    }
+    /* No arena to spare: free the entries one by one. */
+    for (uint32_t id = index_next(&s->index, 1); id; id = index_next(&s->index, id + 1))
+        remove_entry(s, id, entry_hash(s, ent(s, id)));
 }
 
 uint64_t session_evict_to(session_t *s, uint64_t bytes)

@@ -143,7 +143,7 @@ typedef void (*session_visit_fn)(void *ud, session_t *s, const unsigned char *ke
 uint32_t session_scan(session_t *s, uint32_t cursor, size_t *budget,
                       session_visit_fn fn, void *ud);
 
-/* Removes every entry at once (arena reset); limits and counters stay. */
+/* Removes every entry at once (a fresh arena); limits and counters stay. */
 void session_clear(session_t *s);
 
 /* Changes the session's limits and evicts at once to meet them. */
