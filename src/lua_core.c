@@ -1,0 +1,353 @@
+/* lua_core: see lua_core.h. Times are milliseconds on the engine's clock,
+ * which a Lua engine object owns and only advance() moves. */
+#include "lua_core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "engine.h"
+
+#define ENGINE_MT "policyd.engine"
+
+typedef struct lua_engine {
+    engine_t *engine;
+    int64_t now_ms;
+} lua_engine_t;
+
+static int64_t fake_clock(void *ud)
+{
+    return ((lua_engine_t *)ud)->now_ms;
+}
+
+static lua_engine_t *check_engine(lua_State *L)
+{
+    lua_engine_t *le = luaL_checkudata(L, 1, ENGINE_MT);
+    if (!le->engine)
+        luaL_error(L, "policyd.core: engine is closed");
+    return le;
+}
+
+static lua_Integer opt_field(lua_State *L, int t, const char *name, lua_Integer def)
+{
+    lua_getfield(L, t, name);
+    lua_Integer v = luaL_optinteger(L, -1, def);
+    lua_pop(L, 1);
+    return v;
+}
+
+static evict_kind check_strategy(lua_State *L, int idx)
+{
+    size_t len;
+    const char *name = luaL_checklstring(L, idx, &len);
+    int kind = evict_kind_parse(name, len);
+    if (kind < 0)
+        luaL_error(L, "unknown eviction strategy '%s'", name);
+    return (evict_kind)kind;
+}
+
+/* core.engine{seed=, bytes=, sessions=, session_bytes=, session_entries=,
+ *             strategy=, lfu_decay=, sample_size=, now=} */
+static int l_engine(lua_State *L)
+{
+    if (lua_isnoneornil(L, 1))
+        lua_newtable(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_engine_t *le = lua_newuserdatauv(L, sizeof(*le), 0);
+    le->engine = NULL;
+    le->now_ms = opt_field(L, 1, "now", 0);
+    luaL_setmetatable(L, ENGINE_MT);
+    engine_config_t cfg = {
+        .clock = fake_clock,
+        .clock_ud = le,
+        .seed = (uint64_t)opt_field(L, 1, "seed", 1),
+        .limit_bytes = (uint64_t)opt_field(L, 1, "bytes", 0),
+        .limit_sessions = (uint32_t)opt_field(L, 1, "sessions", 0),
+        .session_limits = {
+            .bytes = (uint64_t)opt_field(L, 1, "session_bytes", 0),
+            .entries = (uint64_t)opt_field(L, 1, "session_entries", 0),
+        },
+        .lfu_decay_ms = opt_field(L, 1, "lfu_decay", 0),
+        .sample_size = (uint32_t)opt_field(L, 1, "sample_size", 0),
+    };
+    lua_getfield(L, 1, "strategy");
+    if (!lua_isnil(L, -1))
+        cfg.strategy = check_strategy(L, -1);
+    lua_pop(L, 1);
+    le->engine = engine_create(&cfg);
+    if (!le->engine)
+        return luaL_error(L, "policyd.core: cannot create an engine");
+    return 1;
+}
+
+static int l_close(lua_State *L)
+{
+    lua_engine_t *le = luaL_checkudata(L, 1, ENGINE_MT);
+    engine_destroy(le->engine);
+    le->engine = NULL;
+    return 0;
+}
+
+static int l_now(lua_State *L)
+{
+    lua_pushinteger(L, check_engine(L)->now_ms);
+    return 1;
+}
+
+/* e:advance(ms): moves the clock and runs active expiry to completion. */
+static int l_advance(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    lua_Integer ms = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, ms >= 0, 2, "time only moves forward");
+    le->now_ms += ms;
+    while (engine_expire_step(le->engine, 1000) > 0)
+        ;
+    lua_pushinteger(L, le->now_ms);
+    return 1;
+}
+
+static session_t *find_session(lua_State *L, lua_engine_t *le, int idx)
+{
+    size_t len;
+    const char *name = luaL_checklstring(L, idx, &len);
+    return engine_find(le->engine, name, len);
+}
+
+/* Returns nil, message for a failed status (the Lua convention). */
+static int push_status(lua_State *L, pd_status st)
+{
+    if (st == PD_OK) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushnil(L);
+    lua_pushstring(L, pd_strerror(st));
+    return 2;
+}
+
+/* e:set(session, key, value [, {ttl=ms, nx=, xx=, keepttl=}]) */
+static int l_set(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    size_t nlen, klen, vlen;
+    const char *name = luaL_checklstring(L, 2, &nlen);
+    const char *key = luaL_checklstring(L, 3, &klen);
+    const char *val = luaL_checklstring(L, 4, &vlen);
+    int flags = 0;
+    int64_t expire_at = 0;
+    if (lua_istable(L, 5)) {
+        lua_Integer ttl = opt_field(L, 5, "ttl", 0);
+        luaL_argcheck(L, ttl >= 0, 5, "ttl must not be negative");
+        if (ttl > 0)
+            expire_at = le->now_ms + ttl;
+        lua_getfield(L, 5, "nx");
+        flags |= lua_toboolean(L, -1) ? SESSION_SET_NX : 0;
+        lua_getfield(L, 5, "xx");
+        flags |= lua_toboolean(L, -1) ? SESSION_SET_XX : 0;
+        lua_getfield(L, 5, "keepttl");
+        flags |= lua_toboolean(L, -1) ? SESSION_SET_KEEPTTL : 0;
+        lua_pop(L, 3);
+    }
+    session_t *s;
+    pd_status st = engine_open(le->engine, name, nlen, &s);
+    if (st == PD_OK)
+        st = session_set(s, key, klen, val, vlen, flags, expire_at, NULL, NULL);
+    return push_status(L, st);
+}
+
+static int l_get(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    session_t *s = find_session(L, le, 2);
+    size_t klen;
+    const char *key = luaL_checklstring(L, 3, &klen);
+    const unsigned char *val;
+    size_t vlen;
+    if (s && session_get(s, key, klen, &val, &vlen) == PD_OK)
+        lua_pushlstring(L, (const char *)val, vlen);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+static int l_del(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    session_t *s = find_session(L, le, 2);
+    size_t klen;
+    const char *key = luaL_checklstring(L, 3, &klen);
+    lua_pushboolean(L, s && session_del(s, key, klen) == PD_OK);
+    return 1;
+}
+
+static int l_exists(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    session_t *s = find_session(L, le, 2);
+    size_t klen;
+    const char *key = luaL_checklstring(L, 3, &klen);
+    lua_pushboolean(L, s && session_exists(s, key, klen));
+    return 1;
+}
+
+/* e:pttl(session, key): ms left, -1 without expiry, -2 missing (as PTTL). */
+static int l_pttl(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    session_t *s = find_session(L, le, 2);
+    size_t klen;
+    const char *key = luaL_checklstring(L, 3, &klen);
+    lua_pushinteger(L, s ? session_pttl(s, key, klen) : SESSION_TTL_MISSING);
+    return 1;
+}
+
+static void set_int(lua_State *L, const char *field, lua_Integer v)
+{
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, field);
+}
+
+/* e:info(session): the SESSION INFO fields, or nil. arena_bytes comes from
+ * jemalloc's statistics, refreshed for the call. */
+static int l_info(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    session_t *s = find_session(L, le, 2);
+    if (!s) {
+        lua_pushnil(L);
+        return 1;
+    }
+    arena_stats_t st = {0};
+    if (arena_stats_refresh() != 0 || arena_stats(&s->arena, &st) != 0)
+        return luaL_error(L, "policyd.core: jemalloc statistics unavailable");
+    lua_createtable(L, 0, 16);
+    lua_pushlstring(L, s->name, s->name_len);
+    lua_setfield(L, -2, "name");
+    set_int(L, "bytes", (lua_Integer)s->arena.bytes);
+    set_int(L, "arena_bytes", (lua_Integer)st.allocated);
+    set_int(L, "entries", (lua_Integer)session_entries(s));
+    set_int(L, "limit_bytes", (lua_Integer)s->limits.bytes);
+    set_int(L, "limit_entries", (lua_Integer)s->limits.entries);
+    lua_pushstring(L, evict_kind_name(s->evict.kind));
+    lua_setfield(L, -2, "strategy");
+    set_int(L, "hits", (lua_Integer)s->counters.hits);
+    set_int(L, "misses", (lua_Integer)s->counters.misses);
+    set_int(L, "evictions", (lua_Integer)s->counters.evictions);
+    set_int(L, "expirations", (lua_Integer)s->counters.expirations);
+    lua_pushnumber(L, (double)(le->now_ms - s->used_ms) / 1000.0);
+    lua_setfield(L, -2, "idle_seconds");
+    lua_pushnumber(L, (double)(le->now_ms - s->created_ms) / 1000.0);
+    lua_setfield(L, -2, "age_seconds");
+    lua_pushboolean(L, s->writes_denied);
+    lua_setfield(L, -2, "writes_denied");
+    return 1;
+}
+
+static int l_drop(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    session_t *s = find_session(L, le, 2);
+    if (s)
+        engine_drop(le->engine, s);
+    lua_pushboolean(L, s != NULL);
+    return 1;
+}
+
+/* e:set_limits(session, {bytes=, entries=}) */
+static int l_set_limits(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    session_t *s = find_session(L, le, 2);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    if (!s)
+        return push_status(L, PD_NOTFOUND);
+    session_set_limits(s, (session_limits_t){
+        .bytes = (uint64_t)opt_field(L, 3, "bytes", 0),
+        .entries = (uint64_t)opt_field(L, 3, "entries", 0),
+    });
+    return push_status(L, PD_OK);
+}
+
+static int l_set_strategy(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    session_t *s = find_session(L, le, 2);
+    evict_kind kind = check_strategy(L, 3);
+    return push_status(L, s ? session_set_strategy(s, kind) : PD_NOTFOUND);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    const session_t *x = *(session_t *const *)a, *y = *(session_t *const *)b;
+    size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+    int c = memcmp(x->name, y->name, n);
+    return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
+}
+
+/* e:sessions(): session names, sorted. */
+static int l_sessions(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    uint32_t n = engine_session_count(le->engine);
+    session_t **all = malloc((n ? n : 1) * sizeof(*all));
+    if (!all)
+        return luaL_error(L, "policyd.core: out of memory");
+    uint32_t i = 0;
+    for (session_t *s = engine_next(le->engine, NULL); s; s = engine_next(le->engine, s))
+        all[i++] = s;
+    qsort(all, n, sizeof(*all), name_cmp);
+    lua_createtable(L, (int)n, 0);
+    for (i = 0; i < n; i++) {
+        lua_pushlstring(L, all[i]->name, all[i]->name_len);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    free(all);
+    return 1;
+}
+
+/* e:stats(): system figures (jemalloc's refreshed). */
+static int l_stats(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    engine_stats_t st;
+    engine_stats(le->engine, true, &st);
+    lua_createtable(L, 0, 10);
+    set_int(L, "bytes", (lua_Integer)st.bytes);
+    set_int(L, "entries", (lua_Integer)st.entries);
+    set_int(L, "sessions", st.sessions);
+    set_int(L, "limit_bytes", (lua_Integer)st.limit_bytes);
+    set_int(L, "limit_sessions", st.limit_sessions);
+    set_int(L, "allocated", (lua_Integer)st.process.allocated);
+    set_int(L, "active", (lua_Integer)st.process.active);
+    set_int(L, "resident", (lua_Integer)st.process.resident);
+    set_int(L, "mapped", (lua_Integer)st.process.mapped);
+    set_int(L, "retained", (lua_Integer)st.process.retained);
+    return 1;
+}
+
+static const luaL_Reg engine_methods[] = {
+    {"close", l_close},           {"now", l_now},
+    {"advance", l_advance},       {"set", l_set},
+    {"get", l_get},               {"del", l_del},
+    {"exists", l_exists},         {"pttl", l_pttl},
+    {"info", l_info},             {"drop", l_drop},
+    {"set_limits", l_set_limits}, {"set_strategy", l_set_strategy},
+    {"sessions", l_sessions},     {"stats", l_stats},
+    {NULL, NULL},
+};
+
+int luaopen_policyd_core(lua_State *L)
+{
+    luaL_newmetatable(L, ENGINE_MT);
+    luaL_newlib(L, engine_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, l_engine);
+    lua_setfield(L, -2, "engine");
+    return 1;
+}
