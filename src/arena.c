@@ -141,7 +141,9 @@ int arena_create(arena_t *a, size_t *total)
         return -1;
     }
     a->index = index;
-    a->flags = MALLOCX_ARENA(index) | MALLOCX_TCACHE_NONE;
+    /* MALLOCX_ARENA(a) shifts a signed int: past index 2046 that overflows,
+     * so build the same bits unsigned. */
+    a->flags = (int)(((unsigned)index + 1u) << 20) | MALLOCX_TCACHE_NONE;
     a->bytes = 0;
     a->total = total;
     return 0;
@@ -154,18 +156,21 @@ static inline void account(arena_t *a, size_t add, size_t sub)
         *a->total = *a->total + add - sub;
 }
 
-static void arena_ctl(const arena_t *a, const char *op)
+static int arena_ctl(const arena_t *a, const char *op)
 {
     char name[64];
     snprintf(name, sizeof(name), "arena.%u.%s", a->index, op);
-    if (mallctl(name, NULL, NULL, NULL, 0) != 0)
-        fprintf(stderr, "policyd: mallctl %s failed\n", name);
+    if (mallctl(name, NULL, NULL, NULL, 0) == 0)
+        return 0;
+    fprintf(stderr, "policyd: mallctl %s failed\n", name);
+    return -1;
 }
 
 void arena_destroy(arena_t *a)
 {
-    arena_ctl(a, "destroy");
-    account(a, 0, a->bytes);
+    /* If jemalloc refuses, the bytes stay counted: a leak stays visible. */
+    if (arena_ctl(a, "destroy") == 0)
+        account(a, 0, a->bytes);
 }
 
 int arena_renew(arena_t *a)

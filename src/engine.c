@@ -16,6 +16,7 @@
 
 #define DEFAULT_SAMPLE_SIZE 5
 #define DEFAULT_LFU_DECAY_MS 60000
+#define MAX_LFU_DECAY_MS (INT64_C(365) * 24 * 3600 * 1000)
 
 typedef struct name_slot {
     uint32_t hash;
@@ -58,6 +59,8 @@ engine_t *engine_create(const engine_config_t *cfg)
         e->cfg.sample_size = DEFAULT_SAMPLE_SIZE;
     if (e->cfg.lfu_decay_ms <= 0)
         e->cfg.lfu_decay_ms = DEFAULT_LFU_DECAY_MS;
+    if (e->cfg.lfu_decay_ms > MAX_LFU_DECAY_MS) /* keeps uses * decay in range */
+        e->cfg.lfu_decay_ms = MAX_LFU_DECAY_MS;
     if ((unsigned)e->cfg.strategy >= EVICT_KIND_COUNT)
         e->cfg.strategy = EVICT_LRU;
     e->rng.state = cfg->seed;

@@ -68,7 +68,7 @@ static heap_node_t heap_node_for(session_t *s, uint32_t id, entry_t *e)
     int64_t key = s->evict.kind == EVICT_LFU
                       ? (int64_t)e->freq * (int64_t)decay_ticks(s) + e->atime
                       : -(int64_t)entry_bytes(e);
-    return (heap_node_t){.key = key, .tie = s->seq++ << 24 | id};
+    return (heap_node_t){.key = key, .tie = session_tie(s, id)};
 }
 
 /* --- the list: head is the least recently used ------------------------- */
@@ -165,7 +165,9 @@ static uint32_t choose(session_t *s)
     evict_candidate_t c[SAMPLE_MAX];
     size_t want = s->sample_size < SAMPLE_MAX ? s->sample_size : SAMPLE_MAX;
     size_t n = evict_sample(s, c, want ? want : 1);
-    int pick = n ? cfg->chooser(cfg->chooser_ud, s, c, n) : -1;
+    if (n == 0)
+        return s->evict.head;
+    int pick = cfg->chooser(cfg->chooser_ud, s, c, n);
     if (pick < 0 || (size_t)pick >= n) {
         s->counters.chooser_errors++;
         return s->evict.head;
@@ -272,9 +274,15 @@ size_t evict_sample(session_t *s, evict_candidate_t *c, size_t n)
 {
     size_t got = 0;
     if (s->index.used <= n) {
-        for (uint32_t id = index_next(&s->index, 1); id; id = index_next(&s->index, id + 1))
-            if (id != s->pinned)
+        /* All of them: the strategy's list or heap holds every entry but a
+         * pinned one, and walking it costs O(n), not O(ids ever used). */
+        if (uses_heap(s->evict.kind)) {
+            for (uint32_t j = 0; j < s->evict.heap.len && got < n; j++)
+                evict_candidate_fill(s, heap_node_id(&s->evict.heap.nodes[j]), &c[got++]);
+        } else {
+            for (uint32_t id = s->evict.head; id && got < n; id = entry_next(ent(s, id)))
                 evict_candidate_fill(s, id, &c[got++]);
+        }
         return got;
     }
     /* Distinct ids drawn uniformly; the attempt cap only matters in the

@@ -1,5 +1,7 @@
 #include "heap.h"
 
+#include <stdlib.h>
+
 #define HEAP_MIN_CAP 16u
 
 static inline int node_less(const heap_node_t *a, const heap_node_t *b)
@@ -106,6 +108,32 @@ void heap_remove(heap_t *h, arena_t *a, uint32_t slot)
             h->cap /= 2;
         }
     }
+}
+
+typedef struct tie_slot { uint64_t tie; uint32_t slot; } tie_slot_t;
+
+static int tie_cmp(const void *a, const void *b)
+{
+    const tie_slot_t *x = a, *y = b;
+    return x->tie < y->tie ? -1 : x->tie > y->tie;
+}
+
+int heap_renumber(heap_t *h)
+{
+    if (h->len == 0)
+        return 0;
+    tie_slot_t *order = malloc(h->len * sizeof(*order));
+    if (!order)
+        return -1;
+    for (uint32_t i = 0; i < h->len; i++)
+        order[i] = (tie_slot_t){h->nodes[i].tie, i};
+    qsort(order, h->len, sizeof(*order), tie_cmp);
+    for (uint32_t rank = 0; rank < h->len; rank++) {
+        heap_node_t *n = &h->nodes[order[rank].slot];
+        n->tie = (uint64_t)rank << 24 | heap_node_id(n);
+    }
+    free(order);
+    return 0;
 }
 
 void heap_free(heap_t *h, arena_t *a)

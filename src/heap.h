@@ -50,6 +50,11 @@ void heap_remove(heap_t *h, arena_t *a, uint32_t slot);
 /* Replaces the node at `slot` (same entry, new key or tie). */
 void heap_update(heap_t *h, uint32_t slot, heap_node_t n);
 
+/* Renumbers the sequence part of every tie to 0..len-1, keeping their
+ * order (so the heap stays valid and no node moves). For a sequence counter
+ * about to run out of its 40 bits. Returns 0, or -1 (out of memory). */
+int heap_renumber(heap_t *h);
+
 /* Frees the array. */
 void heap_free(heap_t *h, arena_t *a);
 

@@ -12,11 +12,6 @@ static inline uint32_t slot_make(uint32_t id, uint64_t h)
     return id << 8 | (uint32_t)(h >> 56);
 }
 
-static inline int id_live(const index_t *ix, uint32_t id)
-{
-    return id > 0 && id < ix->id_top && !(ix->ids[id] & 1);
-}
-
 void index_init(index_t *ix, uint64_t seed)
 {
     *ix = (index_t){.seed = seed};
@@ -202,18 +197,20 @@ uint32_t index_random(const index_t *ix, rng_t *r)
 {
     if (ix->used == 0)
         return 0;
-    /* Rejection sampling over the handed-out ids is exactly uniform. When
-     * ids are very sparse, fall back to the next live id after a random
-     * point, which is cheap and nearly uniform. */
-    uint32_t span = ix->id_top - 1;
-    for (int attempt = 0; attempt < 64; attempt++) {
-        uint32_t id = 1 + (uint32_t)rng_below(r, span);
-        if (id_live(ix, id))
-            return id;
+    /* Every entry holds exactly one slot, so rejection sampling over slots
+     * is exactly uniform; the table shrinks as entries go, so it stays
+     * about 1/16 full or more and 256 misses in a row do not happen in
+     * practice. Should they, take the next entry after a random slot. */
+    uint32_t cap = ix->mask + 1;
+    for (int attempt = 0; attempt < 256; attempt++) {
+        uint32_t s = ix->slots[rng_below(r, cap)];
+        if (s > SLOT_TOMB)
+            return s >> 8;
     }
-    uint32_t start = 1 + (uint32_t)rng_below(r, span);
-    uint32_t id = index_next(ix, start);
-    return id ? id : index_next(ix, 1);
+    uint32_t i = (uint32_t)rng_below(r, cap);
+    while (ix->slots[i] <= SLOT_TOMB)
+        i = (i + 1) & ix->mask;
+    return ix->slots[i] >> 8;
 }
 
 void index_free(index_t *ix, arena_t *a)

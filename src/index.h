@@ -37,6 +37,12 @@ static inline entry_t *index_entry(const index_t *ix, uint32_t id)
     return (entry_t *)ix->ids[id];
 }
 
+/* The entry of id if it is live, else NULL. */
+static inline entry_t *index_live(const index_t *ix, uint32_t id)
+{
+    return id && id < ix->id_top && !(ix->ids[id] & 1) ? (entry_t *)ix->ids[id] : NULL;
+}
+
 /* The id of `key` (whose hash is h), or 0. */
 uint32_t index_find(const index_t *ix, const void *key, size_t klen, uint64_t h);
 
@@ -66,7 +72,8 @@ void index_remove(index_t *ix, arena_t *a, uint32_t id, uint64_t h);
 /* The first live id >= from, or 0 when there is none. */
 uint32_t index_next(const index_t *ix, uint32_t from);
 
-/* A live id chosen uniformly at random, or 0 when the index is empty. */
+/* A live id chosen uniformly at random (by its hash slot), or 0 when the
+ * index is empty. */
 uint32_t index_random(const index_t *ix, rng_t *r);
 
 /* Frees both arrays (the entries are the caller's). */

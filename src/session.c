@@ -94,6 +94,20 @@ static uint32_t lookup(session_t *s, const void *key, size_t klen, uint64_t *hp)
     return id;
 }
 
+#define SEQ_LIMIT ((UINT64_C(1) << 40) - 1)
+
+uint64_t session_tie(session_t *s, uint32_t id)
+{
+    if (s->seq >= SEQ_LIMIT) {
+        /* Keep every order the ties express; if memory is short, the
+         * sequence wraps and only ties between equal keys may misorder. */
+        heap_renumber(&s->evict.heap);
+        heap_renumber(&s->expiry);
+        s->seq = s->evict.heap.len > s->expiry.len ? s->evict.heap.len : s->expiry.len;
+    }
+    return s->seq++ << 24 | id;
+}
+
 bool session_evict_one(session_t *s)
 {
     uint32_t id = evict_victim(s);
@@ -180,7 +194,7 @@ static void restore(session_t *s, uint32_t id, uint64_t h, int64_t expire_at)
     entry_t *e = ent(s, id);
     bool ok = evict_attach(s, id, e) == 0;
     if (ok && expire_at) {
-        heap_node_t n = {.key = expire_at, .tie = s->seq++ << 24 | id};
+        heap_node_t n = {.key = expire_at, .tie = session_tie(s, id)};
         if (heap_push(&s->expiry, &s->arena, n) != 0) {
             evict_detach(s, id, e);
             ok = false;
@@ -288,7 +302,7 @@ static pd_status store(session_t *s, const void *key, size_t klen, uint64_t h,
     evict_attach(s, id, e); /* cannot fail: reserved above */
     if (expire_at)
         heap_push(&s->expiry, &s->arena,
-                  (heap_node_t){.key = expire_at, .tie = s->seq++ << 24 | id});
+                  (heap_node_t){.key = expire_at, .tie = session_tie(s, id)});
     s->counters.writes++;
     s->used_ms = now_ms(s);
     return PD_OK;
@@ -401,7 +415,7 @@ pd_status session_expire_at(session_t *s, const void *key, size_t klen,
     entry_t *e = ent(s, id);
     if (e->flags & ENTRY_TTL) {
         uint32_t slot = entry_ttl_slot(e);
-        heap_update(&s->expiry, slot, (heap_node_t){.key = at_ms, .tie = s->seq++ << 24 | id});
+        heap_update(&s->expiry, slot, (heap_node_t){.key = at_ms, .tie = session_tie(s, id)});
         evict_touch(s, id, e); /* a write, like every other */
         s->used_ms = now_ms(s);
         return PD_OK;
@@ -532,14 +546,21 @@ uint32_t session_scan(session_t *s, uint32_t cursor, size_t *budget,
                       session_visit_fn fn, void *ud)
 {
     int64_t now = now_ms(s);
-    uint32_t id = index_next(&s->index, cursor ? cursor : 1);
-    for (; id && *budget > 0; --*budget) {
-        entry_t *e = ent(s, id);
+    /* Free ids cost a tenth of a live one, so a sparse id map cannot make
+     * one call long (Redis caps empty buckets the same way). */
+    size_t free_left = *budget * 10;
+    uint32_t id = cursor ? cursor : 1;
+    for (; id < s->index.id_top && *budget > 0 && free_left > 0; id++) {
+        entry_t *e = index_live(&s->index, id);
+        if (!e) {
+            free_left--;
+            continue;
+        }
+        --*budget;
         if (!(e->flags & ENTRY_TTL) || expire_of(s, e) >= now)
             fn(ud, s, entry_key(e), entry_klen(e));
-        id = index_next(&s->index, id + 1);
     }
-    return id;
+    return id < s->index.id_top ? id : 0;
 }
 
 /* --- whole-session operations ------------------------------------------- */

@@ -8,8 +8,9 @@
  * evict by the session's strategy to make room, and a write that can never
  * fit is refused before anything changes.
  *
- * Values returned as pointers (session_get) stay valid until the next call
- * that writes to any session of the engine. */
+ * Values returned as pointers (session_get, session_peek) stay valid until
+ * the next engine call of any kind: reads remove expired keys on the way, so
+ * a front end copies a value before it makes another call. */
 #ifndef POLICYD_SESSION_H
 #define POLICYD_SESSION_H
 
@@ -165,6 +166,10 @@ size_t session_expire_some(session_t *s, size_t max);
 /* Number of entries and bytes. */
 static inline uint64_t session_entries(const session_t *s) { return s->index.used; }
 static inline uint64_t session_bytes(const session_t *s) { return s->arena.bytes; }
+
+/* Internal: the tie for a heap node of entry `id`: (sequence << 24) | id.
+ * Renumbers the session's heaps before the 40-bit sequence runs out. */
+uint64_t session_tie(session_t *s, uint32_t id);
 
 /* Internal to the engine: set up and tear down a session's structures. */
 void session_init(session_t *s, struct engine *e, evict_kind kind);

@@ -161,6 +161,35 @@ static void replace_random(engine_t *e, rng_t *r, int cycles)
     CHECK_EQ_U(engine_bytes(e), 0);
 }
 
+/* Every arena index jemalloc can give is usable: MALLOCX_ARENA past index
+ * 2046 must not overflow (UBSan aborts on it), accounting stays exact. */
+static void all_indices(void)
+{
+    engine_config_t cfg = {.seed = 9};
+    engine_t *e = engine_create(&cfg);
+    REQUIRE(e);
+    engine_stats_t st;
+    engine_stats(e, false, &st);
+    session_t *s = NULL;
+    for (uint32_t i = 0; i < st.max_sessions; i++) {
+        s = open_session(e, i);
+        REQUIRE(session_set(s, "k", 1, "v", 1, 0, 0, NULL, NULL) == PD_OK);
+    }
+    CHECK_EQ_U(engine_session_count(e), st.max_sessions);
+    CHECK(engine_open(e, "one more", 8, &s) == PD_NOSESSION);
+    engine_stats(e, true, &st);
+    printf("%u sessions, highest arena index %u\n", st.sessions, st.max_arena_index);
+    CHECK(st.max_arena_index > 2047);
+    arena_stats_t as;
+    uint64_t sum = 0;
+    for (s = engine_next(e, NULL); s; s = engine_next(e, s)) {
+        CHECK(arena_stats(&s->arena, &as) == 0 && as.allocated == s->arena.bytes);
+        sum += s->arena.bytes;
+    }
+    CHECK_EQ_U(sum, engine_bytes(e));
+    engine_destroy(e);
+}
+
 int main(void)
 {
     rng_t r = {.state = 42};
@@ -172,6 +201,7 @@ int main(void)
     footprint_t before = measure();
     replace_random(e, &r, CYCLES);
     check_flat("50 live, one replaced per step", before, measure());
+    all_indices();
     engine_stats_t st;
     engine_stats(e, true, &st);
     /* Indices are recycled: never more than the live sessions plus

@@ -804,6 +804,50 @@ static void test_name_of_key(void)
     engine_destroy(e);
 }
 
+static void count_key(void *ud, session_t *s, const unsigned char *key, size_t klen)
+{
+    (void)s;
+    (void)key;
+    (void)klen;
+    ++*(int *)ud;
+}
+
+/* A session that once held many keys keeps a sparse id map: one SCAN call
+ * still looks at a bounded number of ids, and eviction by a sampling
+ * strategy works from the few entries left. */
+static void test_sparse_ids(void)
+{
+    engine_t *e = make_engine();
+    session_t *s = open_session(e, "sparse");
+    char key[16];
+    for (int i = 0; i < 20000; i++) {
+        int n = snprintf(key, sizeof(key), "k%d", i);
+        REQUIRE(session_set(s, key, (size_t)n, "v", 1, 0, 0, NULL, NULL) == PD_OK);
+    }
+    CHECK(session_set_strategy(s, EVICT_CUSTOM) == PD_OK);
+    session_set_limits(s, (session_limits_t){.entries = 5});
+    CHECK_EQ_U(session_entries(s), 5);
+    int seen = 0, calls = 0;
+    uint32_t cursor = 0;
+    do {
+        size_t budget = 10;
+        uint32_t next = session_scan(s, cursor, &budget, count_key, &seen);
+        /* At most 10 live ids and 10 * 10 free ones per call. */
+        CHECK(next == 0 || next - (cursor ? cursor : 1) <= 110);
+        cursor = next;
+        calls++;
+    } while (cursor && calls < 1000);
+    CHECK_EQ_I(seen, 5);
+    CHECK(calls > 100); /* the 20,000 ids were walked in bounded steps */
+    for (int i = 0; i < 100; i++) {
+        int n = snprintf(key, sizeof(key), "new%d", i);
+        CHECK(session_set(s, key, (size_t)n, "v", 1, 0, 0, NULL, NULL) == PD_OK);
+    }
+    CHECK_EQ_U(session_entries(s), 5);
+    check_exact(e);
+    engine_destroy(e);
+}
+
 int main(void)
 {
     test_set_get();
@@ -814,5 +858,6 @@ int main(void)
     test_scan();
     test_clear_drop();
     test_name_of_key();
+    test_sparse_ids();
     return check_done();
 }

@@ -887,6 +887,31 @@ static void test_switching(void)
     engine_destroy(e);
 }
 
+/* The 40-bit use sequence that orders heap ties runs out after about 10^12
+ * uses of one session; the heaps are renumbered first, so order holds. */
+static void test_sequence_renumbering(void)
+{
+    clock_ms = 120000;
+    engine_t *e = new_engine((engine_config_t){.seed = 16, .strategy = EVICT_LFU});
+    session_t *s = open_session(e, "seq");
+    session_set_limits(s, (session_limits_t){.entries = 2});
+    s->seq = (UINT64_C(1) << 40) - 2;
+    CHECK(put_ttl(s, "a", 1, clock_ms + 5000) == PD_OK); /* same instant, 1 use */
+    CHECK(put_ttl(s, "b", 1, clock_ms + 5000) == PD_OK); /* renumbering here */
+    CHECK(s->seq < 16);
+    CHECK(put(s, "c", 1) == PD_OK);
+    CHECK(!has(s, "a")); /* the older of two equal scores */
+    CHECK(has(s, "b") && has(s, "c"));
+    /* The expiry heap kept its order too: equal expiry, older first. */
+    session_set_limits(s, (session_limits_t){.entries = 3});
+    CHECK(put_ttl(s, "d", 1, clock_ms + 5000) == PD_OK);
+    CHECK(session_set_strategy(s, EVICT_TTL) == PD_OK);
+    CHECK(put(s, "e", 1) == PD_OK);
+    CHECK(!has(s, "b") && has(s, "d"));
+    CHECK_ACCOUNTING(s);
+    engine_destroy(e);
+}
+
 int main(void)
 {
     memset(vbuf, 'v', sizeof(vbuf));
@@ -903,5 +928,6 @@ int main(void)
     isolated(rewrite_scenario, false, "custom rewrite");
     isolated(rewrite_scenario, true, "custom rewrite with ttl");
     test_switching();
+    test_sequence_renumbering();
     return check_done();
 }
