@@ -27,7 +27,9 @@ run: build
 	@echo "policyd: 'make bench' prints the engine's micro-benchmark."
 
 bench: build
+	@tools/deps.sh redis-server
 	build/tests/bench/bench_engine
+	tests/bench/redis_overhead.sh
 
 clean:
 	rm -rf build build-test
