@@ -8,8 +8,10 @@
 #include <lauxlib.h>
 
 #include "engine.h"
+#include "policy.h"
 
 #define ENGINE_MT "policyd.engine"
+#define POLICY_MT "policyd.policy"
 
 typedef struct lua_engine {
     engine_t *engine;
@@ -327,6 +329,108 @@ static int l_stats(lua_State *L)
     return 1;
 }
 
+/* --- policies ------------------------------------------------------------ */
+
+static policy_t *check_policy(lua_State *L)
+{
+    policy_t **pp = luaL_checkudata(L, 1, POLICY_MT);
+    if (!*pp)
+        luaL_error(L, "policyd.core: policy is closed");
+    return *pp;
+}
+
+/* core.policy(path [, {mem_cap=, instr_budget=, seed=}]): a loaded policy,
+ * or nil and "file:line: message". */
+static int l_policy(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    policy_config_t cfg = {0};
+    if (lua_istable(L, 2)) {
+        cfg.mem_cap = (size_t)opt_field(L, 2, "mem_cap", 0);
+        cfg.instr_budget = (uint64_t)opt_field(L, 2, "instr_budget", 0);
+        cfg.seed = (uint64_t)opt_field(L, 2, "seed", 0);
+    }
+    policy_t **pp = lua_newuserdatauv(L, sizeof(*pp), 0);
+    *pp = NULL;
+    luaL_setmetatable(L, POLICY_MT);
+    char err[1024];
+    *pp = policy_load(path, &cfg, err, sizeof(err));
+    if (!*pp) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    return 1;
+}
+
+static int l_policy_close(lua_State *L)
+{
+    policy_t **pp = luaL_checkudata(L, 1, POLICY_MT);
+    policy_free(*pp);
+    *pp = NULL;
+    return 0;
+}
+
+static void push_strategy(lua_State *L, int strategy)
+{
+    if (strategy < 0)
+        lua_pushliteral(L, "chooser");
+    else
+        lua_pushstring(L, evict_kind_name((evict_kind)strategy));
+}
+
+/* p:info(): name, system_bytes, system_sessions, limits_function, limits
+ * (bytes, entries), strategy, sample_interval, lua_bytes. */
+static int l_policy_info(lua_State *L)
+{
+    policy_info_t in;
+    policy_get_info(check_policy(L), &in);
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, in.name);
+    lua_setfield(L, -2, "name");
+    set_int(L, "system_bytes", (lua_Integer)in.system_bytes);
+    set_int(L, "system_sessions", in.system_sessions);
+    lua_pushboolean(L, in.limits_function);
+    lua_setfield(L, -2, "limits_function");
+    set_int(L, "limit_bytes", (lua_Integer)in.limits.bytes);
+    set_int(L, "limit_entries", (lua_Integer)in.limits.entries);
+    push_strategy(L, in.strategy);
+    lua_setfield(L, -2, "strategy");
+    lua_pushnumber(L, in.sample_interval);
+    lua_setfield(L, -2, "sample_interval");
+    set_int(L, "lua_bytes", (lua_Integer)in.lua_bytes);
+    return 1;
+}
+
+/* p:limits(name): {bytes=, entries=, strategy=} for a session, or nil, err. */
+static int l_policy_limits(lua_State *L)
+{
+    policy_t *p = check_policy(L);
+    size_t len;
+    const char *name = luaL_checklstring(L, 2, &len);
+    session_limits_t lim;
+    int strategy;
+    char err[1024];
+    if (policy_session_limits(p, name, len, &lim, &strategy, err, sizeof(err)) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    lua_createtable(L, 0, 3);
+    set_int(L, "bytes", (lua_Integer)lim.bytes);
+    set_int(L, "entries", (lua_Integer)lim.entries);
+    push_strategy(L, strategy);
+    lua_setfield(L, -2, "strategy");
+    return 1;
+}
+
+static const luaL_Reg policy_methods[] = {
+    {"info", l_policy_info},
+    {"limits", l_policy_limits},
+    {"close", l_policy_close},
+    {NULL, NULL},
+};
+
 static const luaL_Reg engine_methods[] = {
     {"close", l_close},           {"now", l_now},
     {"advance", l_advance},       {"set", l_set},
@@ -346,8 +450,16 @@ int luaopen_policyd_core(lua_State *L)
     lua_pushcfunction(L, l_close);
     lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
-    lua_createtable(L, 0, 1);
+    luaL_newmetatable(L, POLICY_MT);
+    luaL_newlib(L, policy_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_policy_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 2);
     lua_pushcfunction(L, l_engine);
     lua_setfield(L, -2, "engine");
+    lua_pushcfunction(L, l_policy);
+    lua_setfield(L, -2, "policy");
     return 1;
 }

@@ -1,5 +1,6 @@
 /* policyd: the command line.
  *
+ *   policyd --check FILE           load and validate a policy file
  *   policyd lua SCRIPT [ARGS...]   run a Lua 5.4 script with policyd.core
  *   policyd-lua SCRIPT [ARGS...]   the same (a link to this binary)
  *   policyd --version | --help
@@ -19,13 +20,15 @@
 #include <lualib.h>
 
 #include "lua_core.h"
+#include "policy.h"
 
 #define POLICYD_VERSION "0.1.0"
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: policyd lua SCRIPT [ARGS...]   run a Lua script with policyd.core\n"
+            "usage: policyd --check FILE           load and validate a policy\n"
+            "       policyd lua SCRIPT [ARGS...]   run a Lua script with policyd.core\n"
             "       policyd --version\n"
             "       policyd --help\n"
             "(the daemon, policyd --policy FILE, is not built yet)\n");
@@ -97,6 +100,41 @@ static int run_lua(int argc, char **argv, const char *self)
     return rc == LUA_OK ? 0 : 1;
 }
 
+static void print_size(const char *what, uint64_t v)
+{
+    if (v)
+        printf("%s %llu bytes\n", what, (unsigned long long)v);
+    else
+        printf("%s unlimited\n", what);
+}
+
+/* policyd --check FILE: the same load and validation as the daemon's start. */
+static int check_policy(const char *path)
+{
+    char err[1024];
+    policy_t *p = policy_load(path, NULL, err, sizeof(err));
+    if (!p) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    policy_info_t in;
+    policy_get_info(p, &in);
+    printf("policy %s: ok\n", in.name[0] ? in.name : path);
+    if (in.limits_function) {
+        printf("session limits: a function of the session name\n");
+    } else {
+        print_size("session bytes:", in.limits.bytes);
+        printf("session entries: %llu\n", (unsigned long long)in.limits.entries);
+    }
+    print_size("system bytes:", in.system_bytes);
+    printf("system sessions: %u\n", in.system_sessions);
+    printf("eviction: %s\n", in.strategy < 0 ? "a Lua chooser"
+                                              : evict_kind_name((evict_kind)in.strategy));
+    printf("sample interval: %g s\n", in.sample_interval);
+    policy_free(p);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char *name = strrchr(argv[0], '/');
@@ -105,6 +143,8 @@ int main(int argc, char **argv)
         return run_lua(argc - 1, argv + 1, argv[0]);
     if (argc >= 2 && strcmp(argv[1], "lua") == 0)
         return run_lua(argc - 2, argv + 2, argv[0]);
+    if (argc == 3 && strcmp(argv[1], "--check") == 0)
+        return check_policy(argv[2]);
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("policyd %s\n", POLICYD_VERSION);
         return 0;

@@ -1,0 +1,487 @@
+/* policy: loading a policy into a sandboxed Lua state. See policy.h. */
+#include "policy.h"
+
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "arena.h"
+
+#define DEFAULT_MEM_CAP (64u << 20)
+#define DEFAULT_INSTR_BUDGET 10000000u
+#define HOOK_STEP 1000
+#define LOADED_KEY "policyd.loaded"
+
+struct policy {
+    lua_State *L;
+    arena_t arena;        /* the Lua state's own, outside session totals */
+    size_t mem_cap;
+    uint64_t budget;      /* instructions per call */
+    uint64_t used;
+    uint64_t seed;
+    bool over;            /* budget spent: every instruction now raises */
+    char path[PATH_MAX];
+    char dir[PATH_MAX];   /* where `require` finds the policy's own files */
+    char lua_dir[PATH_MAX]; /* where the policyd helpers are */
+    int ref;              /* registry ref of the normalized policy table */
+    policy_info_t info;
+    char name[128];
+};
+
+/* --- memory: the state's own arena, growth refused past the cap --------- */
+
+static void *policy_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    policy_t *p = ud;
+    if (nsize == 0) {
+        arena_free(&p->arena, ptr);
+        return NULL;
+    }
+    size_t now = ptr ? arena_usable(&p->arena, osize) : 0;
+    size_t want = arena_usable(&p->arena, nsize);
+    if (want == 0 || (want > now && p->arena.bytes - now + want > p->mem_cap))
+        return NULL; /* Lua collects garbage and retries, then raises */
+    return arena_realloc(&p->arena, ptr, nsize);
+}
+
+/* --- the instruction budget ---------------------------------------------- */
+
+static policy_t *policy_of(lua_State *L)
+{
+    return *(policy_t **)lua_getextraspace(L);
+}
+
+/* Once the budget is spent the hook fires on every instruction, so a pcall
+ * in the policy that catches the error gets no further: the next
+ * instruction raises again, all the way out to the host. */
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    policy_t *p = policy_of(L);
+    if (!p->over) {
+        p->used += HOOK_STEP;
+        if (p->used <= p->budget)
+            return;
+        p->over = true;
+        lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+    }
+    luaL_error(L, "instruction budget exceeded (%I instructions)", (lua_Integer)p->budget);
+}
+
+static void budget_start(policy_t *p)
+{
+    p->used = 0;
+    p->over = false;
+    lua_sethook(p->L, budget_hook, LUA_MASKCOUNT, HOOK_STEP);
+}
+
+/* Calls the function below nargs arguments under the budget; on error the
+ * message is left on the stack. */
+static int budget_call(policy_t *p, int nargs, int nresults)
+{
+    budget_start(p);
+    int rc = lua_pcall(p->L, nargs, nresults, 0);
+    lua_sethook(p->L, NULL, 0, 0);
+    return rc;
+}
+
+/* --- the sandbox --------------------------------------------------------- */
+
+static int no_new_globals(lua_State *L)
+{
+    return luaL_error(L, "assignment to undeclared global '%s' (policies may not "
+                         "create globals; use local)", luaL_tolstring(L, 2, NULL));
+}
+
+/* rawset, except on the globals table. */
+static int sandbox_rawset(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkany(L, 2);
+    luaL_checkany(L, 3);
+    lua_pushglobaltable(L);
+    if (lua_rawequal(L, 1, -1))
+        return no_new_globals(L);
+    lua_settop(L, 3);
+    lua_rawset(L, 1);
+    return 1;
+}
+
+/* load(string [, chunkname [, mode [, env]]]): text chunks only. */
+static int sandbox_load(lua_State *L)
+{
+    size_t len;
+    const char *s = lua_tolstring(L, 1, &len);
+    if (!s)
+        return luaL_error(L, "load: only strings can be loaded in a policy");
+    const char *mode = luaL_optstring(L, 3, "t");
+    if (strchr(mode, 'b'))
+        return luaL_error(L, "load: binary chunks are not allowed in a policy");
+    const char *chunkname = luaL_optstring(L, 2, s);
+    if (luaL_loadbufferx(L, s, len, chunkname, "t") != LUA_OK) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (!lua_isnone(L, 4)) {
+        lua_pushvalue(L, 4);
+        if (!lua_setupvalue(L, -2, 1))
+            lua_pop(L, 1);
+    }
+    return 1;
+}
+
+static bool module_name_ok(const char *name, bool dots)
+{
+    if (!*name)
+        return false;
+    for (const char *c = name; *c; c++)
+        if (!(*c == '_' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+              (*c >= '0' && *c <= '9') || (dots && *c == '.' && c[1] && c[1] != '.')))
+            return false;
+    return true;
+}
+
+/* require(name): "policyd" and "policyd.x" from the helpers, a plain name
+ * from a .lua file beside the policy; nothing else. */
+static int sandbox_require(lua_State *L)
+{
+    policy_t *p = policy_of(L);
+    const char *name = luaL_checkstring(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
+    lua_getfield(L, -1, name);
+    if (!lua_isnil(L, -1))
+        return 1;
+    lua_pop(L, 1);
+    char file[PATH_MAX * 2];
+    if (strlen(name) > 128)
+        return luaL_error(L, "module name too long");
+    if (strcmp(name, "policyd") == 0) {
+        snprintf(file, sizeof(file), "%s/policyd/init.lua", p->lua_dir);
+    } else if (strncmp(name, "policyd.", 8) == 0 && module_name_ok(name + 8, true)) {
+        /* policyd.a.b -> <lua_dir>/policyd/a/b.lua */
+        size_t dir_len = strlen(p->lua_dir) + 1;
+        snprintf(file, sizeof(file), "%s/%s.lua", p->lua_dir, name);
+        for (char *c = file + dir_len; c < file + dir_len + strlen(name); c++)
+            if (*c == '.')
+                *c = '/';
+    } else if (module_name_ok(name, false)) {
+        snprintf(file, sizeof(file), "%s/%s.lua", p->dir, name);
+    } else {
+        return luaL_error(L, "module '%s' is not available to a policy (only policyd "
+                             "helpers and .lua files beside the policy)", name);
+    }
+    if (luaL_loadfilex(L, file, "t") != LUA_OK)
+        return luaL_error(L, "module '%s' not found: %s", name, lua_tostring(L, -1));
+    lua_pushstring(L, name);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, name);
+    return 1;
+}
+
+static int sandbox_setup(lua_State *L)
+{
+    policy_t *p = policy_of(L);
+    static const luaL_Reg libs[] = {
+        {LUA_GNAME, luaopen_base},         {LUA_STRLIBNAME, luaopen_string},
+        {LUA_TABLIBNAME, luaopen_table},   {LUA_MATHLIBNAME, luaopen_math},
+        {LUA_UTF8LIBNAME, luaopen_utf8},   {NULL, NULL},
+    };
+    for (const luaL_Reg *lib = libs; lib->func; lib++) {
+        luaL_requiref(L, lib->name, lib->func, 1);
+        lua_pop(L, 1);
+    }
+    static const char *const removed[] = {"dofile", "loadfile", NULL};
+    for (const char *const *g = removed; *g; g++) {
+        lua_pushnil(L);
+        lua_setglobal(L, *g);
+    }
+    lua_pushcfunction(L, sandbox_load);
+    lua_setglobal(L, "load");
+    lua_pushcfunction(L, sandbox_rawset);
+    lua_setglobal(L, "rawset");
+    lua_pushcfunction(L, sandbox_require);
+    lua_setglobal(L, "require");
+    lua_getglobal(L, LUA_STRLIBNAME);
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+    /* Deterministic random numbers: specs replay the same run. */
+    lua_getglobal(L, LUA_MATHLIBNAME);
+    lua_getfield(L, -1, "randomseed");
+    lua_pushinteger(L, (lua_Integer)p->seed);
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
+    /* No new globals, and the guard cannot be removed. */
+    lua_pushglobaltable(L);
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, no_new_globals);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    return 0;
+}
+
+/* --- finding things ------------------------------------------------------ */
+
+/* The helpers' directory: lua/ of a build tree beside the binary, else an
+ * installed share/lua/5.4. */
+static bool find_lua_dir(char *out, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        const char *bin = dirname(exe);
+        const char *rel[] = {"../lua", "../share/lua/5.4"};
+        for (size_t i = 0; i < 2; i++) {
+            char probe[PATH_MAX * 2];
+            snprintf(out, len, "%s/%s", bin, rel[i]);
+            snprintf(probe, sizeof(probe), "%s/policyd/validate.lua", out);
+            if (access(probe, R_OK) == 0)
+                return true;
+        }
+    }
+    const char *fixed[] = {"/usr/local/share/lua/5.4", "/usr/share/lua/5.4"};
+    for (size_t i = 0; i < 2; i++) {
+        char probe[PATH_MAX * 2];
+        snprintf(probe, sizeof(probe), "%s/policyd/validate.lua", fixed[i]);
+        if (access(probe, R_OK) == 0) {
+            snprintf(out, len, "%s", fixed[i]);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The first line of the file where `field` is assigned, so a validation
+ * error can say file:line like every other policy error; 1 if not found. */
+static int field_line(const char *path, const char *field)
+{
+    /* "unknown field 'limts' ..." names the field in quotes. */
+    const char *quoted = strstr(field, "unknown field '");
+    if (quoted)
+        field = quoted + strlen("unknown field '");
+    char key[64];
+    size_t n = strcspn(field, ".:[ '");
+    if (n == 0 || n >= sizeof(key))
+        return 1;
+    memcpy(key, field, n);
+    key[n] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 1;
+    char line[1024];
+    for (int no = 1; fgets(line, sizeof(line), f); no++) {
+        for (char *at = strstr(line, key); at; at = strstr(at + 1, key)) {
+            bool starts = at == line || !(at[-1] == '_' || (at[-1] >= 'a' && at[-1] <= 'z') ||
+                                          (at[-1] >= 'A' && at[-1] <= 'Z') ||
+                                          (at[-1] >= '0' && at[-1] <= '9'));
+            const char *rest = at + n;
+            while (*rest == ' ' || *rest == '\t')
+                rest++;
+            if (starts && *rest == '=' && rest[1] != '=') {
+                fclose(f);
+                return no;
+            }
+        }
+    }
+    fclose(f);
+    return 1;
+}
+
+/* --- reading the normalized table ---------------------------------------- */
+
+static uint64_t get_uint(lua_State *L, int t, const char *field)
+{
+    lua_getfield(L, t, field);
+    lua_Integer v = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+    lua_pop(L, 1);
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+/* Reads {bytes=, entries=, eviction=} at the top of the stack. */
+static void read_limits(lua_State *L, session_limits_t *out, int *strategy)
+{
+    out->bytes = get_uint(L, -1, "bytes");
+    out->entries = get_uint(L, -1, "entries");
+    lua_getfield(L, -1, "eviction");
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        size_t len;
+        const char *name = lua_tolstring(L, -1, &len);
+        *strategy = evict_kind_parse(name, len);
+    }
+    lua_pop(L, 1);
+}
+
+static void read_info(policy_t *p)
+{
+    lua_State *L = p->L;
+    policy_info_t *in = &p->info;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
+    lua_getfield(L, -1, "name");
+    snprintf(p->name, sizeof(p->name), "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
+    in->name = p->name;
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "system");
+    if (lua_istable(L, -1)) {
+        in->system_bytes = get_uint(L, -1, "bytes");
+        in->system_sessions = (uint32_t)get_uint(L, -1, "sessions");
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "eviction");
+    in->strategy = -1;
+    if (lua_type(L, -1) == LUA_TSTRING)
+        in->strategy = evict_kind_parse(lua_tostring(L, -1), lua_rawlen(L, -1));
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "sample_interval");
+    in->sample_interval = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "limits");
+    in->limits_function = lua_isfunction(L, -1);
+    if (lua_istable(L, -1)) {
+        int ignored = in->strategy;
+        read_limits(L, &in->limits, &ignored);
+    }
+    lua_pop(L, 2);
+}
+
+/* --- loading ------------------------------------------------------------- */
+
+policy_t *policy_load(const char *path, const policy_config_t *cfg, char *err,
+                      size_t errlen)
+{
+    policy_t *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(err, errlen, "%s:1: out of memory", path);
+        return NULL;
+    }
+    p->ref = LUA_NOREF;
+    p->mem_cap = cfg && cfg->mem_cap ? cfg->mem_cap : DEFAULT_MEM_CAP;
+    p->budget = cfg && cfg->instr_budget ? cfg->instr_budget : DEFAULT_INSTR_BUDGET;
+    p->seed = cfg ? cfg->seed : 0;
+    snprintf(p->path, sizeof(p->path), "%s", path);
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    snprintf(p->dir, sizeof(p->dir), "%s", dirname(tmp));
+    if (!find_lua_dir(p->lua_dir, sizeof(p->lua_dir))) {
+        snprintf(err, errlen, "%s:1: cannot find the policyd Lua helpers "
+                              "(policyd/validate.lua); is policyd installed?", path);
+        free(p);
+        return NULL;
+    }
+    if (arena_create(&p->arena, NULL) != 0) {
+        snprintf(err, errlen, "%s:1: no jemalloc arena left for the policy", path);
+        free(p);
+        return NULL;
+    }
+    lua_State *L = p->L = lua_newstate(policy_alloc, p);
+    if (!L) {
+        snprintf(err, errlen, "%s:1: cannot create a Lua state", path);
+        goto failed;
+    }
+    *(policy_t **)lua_getextraspace(L) = p;
+    lua_pushcfunction(L, sandbox_setup);
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK)
+        goto lua_failed;
+    /* Lua's own messages already read "file:line: message". */
+    if (luaL_loadfilex(L, path, "t") != LUA_OK || budget_call(p, 0, 1) != LUA_OK)
+        goto lua_failed;
+    if (!lua_istable(L, -1)) {
+        snprintf(err, errlen, "%s:1: a policy must return a table, not %s", path,
+                 luaL_typename(L, -1));
+        goto failed;
+    }
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "policyd.validate");
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK)
+        goto lua_failed;
+    lua_insert(L, -2);
+    if (budget_call(p, 1, 1) != LUA_OK) {
+        /* validate's messages name the field; find the line it is on. */
+        const char *msg = lua_tostring(L, -1);
+        snprintf(err, errlen, "%s:%d: %s", path, field_line(path, msg ? msg : ""),
+                 msg ? msg : "invalid policy");
+        goto failed;
+    }
+    p->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    read_info(p);
+    return p;
+lua_failed: {
+        const char *msg = lua_tostring(L, -1);
+        if (msg && strncmp(msg, path, strlen(path)) == 0)
+            snprintf(err, errlen, "%s", msg);
+        else
+            snprintf(err, errlen, "%s:1: %s", path, msg ? msg : "error");
+    }
+failed:
+    policy_free(p);
+    return NULL;
+}
+
+void policy_free(policy_t *p)
+{
+    if (!p)
+        return;
+    if (p->L)
+        lua_close(p->L);
+    arena_destroy(&p->arena);
+    free(p);
+}
+
+void policy_get_info(const policy_t *p, policy_info_t *out)
+{
+    *out = p->info;
+    out->lua_bytes = p->arena.bytes;
+}
+
+int policy_session_limits(policy_t *p, const char *name, size_t len,
+                          session_limits_t *out, int *strategy, char *err,
+                          size_t errlen)
+{
+    lua_State *L = p->L;
+    *strategy = p->info.strategy;
+    if (!p->info.limits_function) {
+        *out = p->info.limits;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
+        lua_getfield(L, -1, "limits");
+        read_limits(L, out, strategy);
+        lua_pop(L, 2);
+        return 0;
+    }
+    /* limits(name), then validate.limits(result). */
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "policyd.validate");
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK)
+        goto failed;
+    lua_getfield(L, -1, "limits");
+    lua_remove(L, -2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
+    lua_getfield(L, -1, "limits");
+    lua_remove(L, -2);
+    lua_pushlstring(L, name, len);
+    if (budget_call(p, 1, 1) != LUA_OK || budget_call(p, 1, 1) != LUA_OK)
+        goto failed;
+    read_limits(L, out, strategy);
+    lua_pop(L, 1);
+    return 0;
+failed:
+    snprintf(err, errlen, "%s: limits(\"%.*s\"): %s", p->path, (int)(len < 64 ? len : 64),
+             name, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+    lua_settop(L, 0);
+    return -1;
+}

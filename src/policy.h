@@ -1,0 +1,56 @@
+/* policy: the Lua policy host. A policy file runs in a fresh, sandboxed
+ * Lua 5.4 state (DESIGN.md §6): only base (text chunks only), string (no
+ * dump), table, math and utf8; `require` reaches the policyd helpers and
+ * .lua files beside the policy; new globals are an error; every call into
+ * the policy runs under an instruction budget that a pcall inside the
+ * policy cannot swallow; and the state lives in its own jemalloc arena
+ * under a byte cap, so a memory bomb gets a Lua memory error, never the
+ * process. The table the file returns is validated and normalized by
+ * lua/policyd/validate.lua. */
+#ifndef POLICYD_POLICY_H
+#define POLICYD_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evict.h"
+#include "session.h"
+
+typedef struct policy policy_t;
+
+typedef struct policy_config {
+    size_t mem_cap;         /* bytes the Lua state may hold; 0 = 64 MiB */
+    uint64_t instr_budget;  /* VM instructions per call; 0 = 10 million */
+    uint64_t seed;          /* math.random's seed */
+} policy_config_t;
+
+/* Loads and validates the policy at `path`. On failure returns NULL and
+ * writes "file:line: message" into err. */
+policy_t *policy_load(const char *path, const policy_config_t *cfg, char *err,
+                      size_t errlen);
+
+void policy_free(policy_t *p);
+
+/* What the policy file set (normalized; defaults filled). */
+typedef struct policy_info {
+    const char *name;            /* "" when unnamed */
+    uint64_t system_bytes;       /* 0 = no limit */
+    uint32_t system_sessions;    /* 0 = no limit */
+    bool limits_function;        /* limits is a function of the session name */
+    session_limits_t limits;     /* when limits is a table */
+    int strategy;                /* an evict_kind, or -1 for a Lua chooser */
+    double sample_interval;      /* seconds */
+    size_t lua_bytes;            /* the Lua state's bytes (exact) */
+} policy_info_t;
+
+void policy_get_info(const policy_t *p, policy_info_t *out);
+
+/* The limits and strategy (an evict_kind, -1 for the policy's chooser) the
+ * policy gives the session `name`. Returns 0, or -1 with err set when the
+ * limits function fails or returns something invalid. */
+int policy_session_limits(policy_t *p, const char *name, size_t len,
+                          session_limits_t *out, int *strategy, char *err,
+                          size_t errlen);
+
+#endif
