@@ -117,6 +117,14 @@ static session_t *find_session(lua_State *L, lua_engine_t *le, int idx)
     return engine_find(le->engine, name, len);
 }
 
+/* The (session, key) arguments of a read: the session or NULL, and key. */
+static session_t *session_key(lua_State *L, const char **key, size_t *klen)
+{
+    session_t *s = find_session(L, check_engine(L), 2);
+    *key = luaL_checklstring(L, 3, klen);
+    return s;
+}
+
 /* Returns nil, message for a failed status (the Lua convention). */
 static int push_status(lua_State *L, pd_status st)
 {
@@ -161,10 +169,9 @@ static int l_set(lua_State *L)
 
 static int l_get(lua_State *L)
 {
-    lua_engine_t *le = check_engine(L);
-    session_t *s = find_session(L, le, 2);
     size_t klen;
-    const char *key = luaL_checklstring(L, 3, &klen);
+    const char *key;
+    session_t *s = session_key(L, &key, &klen);
     const unsigned char *val;
     size_t vlen;
     if (s && session_get(s, key, klen, &val, &vlen) == PD_OK)
@@ -176,20 +183,18 @@ static int l_get(lua_State *L)
 
 static int l_del(lua_State *L)
 {
-    lua_engine_t *le = check_engine(L);
-    session_t *s = find_session(L, le, 2);
     size_t klen;
-    const char *key = luaL_checklstring(L, 3, &klen);
+    const char *key;
+    session_t *s = session_key(L, &key, &klen);
     lua_pushboolean(L, s && session_del(s, key, klen) == PD_OK);
     return 1;
 }
 
 static int l_exists(lua_State *L)
 {
-    lua_engine_t *le = check_engine(L);
-    session_t *s = find_session(L, le, 2);
     size_t klen;
-    const char *key = luaL_checklstring(L, 3, &klen);
+    const char *key;
+    session_t *s = session_key(L, &key, &klen);
     lua_pushboolean(L, s && session_exists(s, key, klen));
     return 1;
 }
@@ -197,10 +202,9 @@ static int l_exists(lua_State *L)
 /* e:pttl(session, key): ms left, -1 without expiry, -2 missing (as PTTL). */
 static int l_pttl(lua_State *L)
 {
-    lua_engine_t *le = check_engine(L);
-    session_t *s = find_session(L, le, 2);
     size_t klen;
-    const char *key = luaL_checklstring(L, 3, &klen);
+    const char *key;
+    session_t *s = session_key(L, &key, &klen);
     lua_pushinteger(L, s ? session_pttl(s, key, klen) : SESSION_TTL_MISSING);
     return 1;
 }

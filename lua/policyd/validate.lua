@@ -31,20 +31,16 @@ end
 
 -- Checkers: check(value, path) -> the normalized value, or an error.
 
-local function check_string(v, path)
-  if type(v) ~= "string" then fail(path, "expected a string, got " .. type(v)) end
-  return v
+local function check_type(kind)
+  return function(v, path)
+    if type(v) ~= kind then fail(path, "expected a " .. kind .. ", got " .. type(v)) end
+    return v
+  end
 end
 
-local function check_number(v, path)
-  if type(v) ~= "number" then fail(path, "expected a number, got " .. type(v)) end
-  return v
-end
-
-local function check_function(v, path)
-  if type(v) ~= "function" then fail(path, "expected a function, got " .. type(v)) end
-  return v
-end
+local check_string = check_type("string")
+local check_number = check_type("number")
+local check_function = check_type("function")
 
 -- A size limit: at least 1 byte (the engine reads 0 as "no limit").
 local function check_size(v, path)
