@@ -214,6 +214,10 @@ pd_status engine_open(engine_t *e, const void *name, size_t len, session_t **out
     e->live[e->nlive++] = slot;
     uint32_t h = name_hash(e, name, len);
     e->names[name_pos(e, name, len, h)] = (name_slot_t){h, slot + 1};
+    if (e->cfg.on_open && !e->cfg.on_open(e->cfg.on_open_ud, e, s)) {
+        engine_drop(e, s);
+        return PD_NOSESSION;
+    }
     *out = s;
     return PD_OK;
 }

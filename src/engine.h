@@ -25,6 +25,12 @@ typedef int64_t (*engine_clock_fn)(void *ud);
  * retry, false to refuse with PD_NOSESSION. */
 typedef bool (*engine_full_fn)(void *ud, engine_t *e, const void *name, size_t len);
 
+/* Called when a session has just been created, before the write that
+ * created it: a front end sets the session's limits and strategy (from its
+ * policy). Return false to refuse the session: it is dropped again and the
+ * write gets PD_NOSESSION. */
+typedef bool (*engine_open_fn)(void *ud, engine_t *e, session_t *s);
+
 typedef struct engine_config {
     engine_clock_fn clock;     /* NULL: CLOCK_MONOTONIC */
     void *clock_ud;
@@ -39,6 +45,8 @@ typedef struct engine_config {
     void *chooser_ud;
     engine_full_fn on_full;    /* NULL: refuse new sessions when full */
     void *on_full_ud;
+    engine_open_fn on_open;    /* NULL: new sessions take session_limits */
+    void *on_open_ud;
 } engine_config_t;
 
 /* System-wide figures. The jemalloc ones are as of the last refresh. */

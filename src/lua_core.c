@@ -15,6 +15,7 @@
 
 typedef struct lua_engine {
     engine_t *engine;
+    policy_t *policy; /* NULL without one */
     int64_t now_ms;
 } lua_engine_t;
 
@@ -49,8 +50,10 @@ static evict_kind check_strategy(lua_State *L, int idx)
     return (evict_kind)kind;
 }
 
-/* core.engine{seed=, bytes=, sessions=, session_bytes=, session_entries=,
- *             strategy=, lfu_decay=, sample_size=, now=} */
+/* core.engine{policy=, seed=, bytes=, sessions=, session_bytes=,
+ *             session_entries=, strategy=, lfu_decay=, sample_size=, now=}
+ * With a policy, the policy's limits and strategy win over the fields.
+ * Returns the engine, or nil and "file:line: message". */
 static int l_engine(lua_State *L)
 {
     if (lua_isnoneornil(L, 1))
@@ -58,6 +61,7 @@ static int l_engine(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_engine_t *le = lua_newuserdatauv(L, sizeof(*le), 0);
     le->engine = NULL;
+    le->policy = NULL;
     le->now_ms = opt_field(L, 1, "now", 0);
     luaL_setmetatable(L, ENGINE_MT);
     engine_config_t cfg = {
@@ -77,6 +81,20 @@ static int l_engine(lua_State *L)
     if (!lua_isnil(L, -1))
         cfg.strategy = check_strategy(L, -1);
     lua_pop(L, 1);
+    lua_getfield(L, 1, "policy");
+    const char *path = lua_tostring(L, -1);
+    if (path) {
+        char err[1024];
+        policy_config_t pcfg = {.seed = cfg.seed};
+        le->policy = policy_load(path, &pcfg, err, sizeof(err));
+        if (!le->policy) {
+            lua_pushnil(L);
+            lua_pushstring(L, err);
+            return 2;
+        }
+        policy_configure(le->policy, &cfg);
+    }
+    lua_pop(L, 1);
     le->engine = engine_create(&cfg);
     if (!le->engine)
         return luaL_error(L, "policyd.core: cannot create an engine");
@@ -88,6 +106,8 @@ static int l_close(lua_State *L)
     lua_engine_t *le = luaL_checkudata(L, 1, ENGINE_MT);
     engine_destroy(le->engine);
     le->engine = NULL;
+    policy_free(le->policy);
+    le->policy = NULL;
     return 0;
 }
 
@@ -242,6 +262,7 @@ static int l_info(lua_State *L)
     set_int(L, "misses", (lua_Integer)s->counters.misses);
     set_int(L, "evictions", (lua_Integer)s->counters.evictions);
     set_int(L, "expirations", (lua_Integer)s->counters.expirations);
+    set_int(L, "chooser_errors", (lua_Integer)s->counters.chooser_errors);
     lua_pushnumber(L, (double)(le->now_ms - s->used_ms) / 1000.0);
     lua_setfield(L, -2, "idle_seconds");
     lua_pushnumber(L, (double)(le->now_ms - s->created_ms) / 1000.0);
@@ -383,13 +404,17 @@ static void push_strategy(lua_State *L, int strategy)
         lua_pushstring(L, evict_kind_name((evict_kind)strategy));
 }
 
-/* p:info(): name, system_bytes, system_sessions, limits_function, limits
- * (bytes, entries), strategy, sample_interval, lua_bytes. */
-static int l_policy_info(lua_State *L)
+/* The policy's info table: name, system_bytes, system_sessions,
+ * limits_function, limit_bytes, limit_entries, strategy, sample_interval,
+ * lua_bytes, hook_errors, last_error. */
+static int push_policy_info(lua_State *L, const policy_t *p)
 {
     policy_info_t in;
-    policy_get_info(check_policy(L), &in);
-    lua_createtable(L, 0, 8);
+    policy_get_info(p, &in);
+    lua_createtable(L, 0, 11);
+    set_int(L, "hook_errors", (lua_Integer)in.hook_errors);
+    lua_pushstring(L, in.last_error);
+    lua_setfield(L, -2, "last_error");
     lua_pushstring(L, in.name);
     lua_setfield(L, -2, "name");
     set_int(L, "system_bytes", (lua_Integer)in.system_bytes);
@@ -404,6 +429,22 @@ static int l_policy_info(lua_State *L)
     lua_setfield(L, -2, "sample_interval");
     set_int(L, "lua_bytes", (lua_Integer)in.lua_bytes);
     return 1;
+}
+
+static int l_policy_info(lua_State *L)
+{
+    return push_policy_info(L, check_policy(L));
+}
+
+/* e:policy(): the engine's policy info table, or nil without a policy. */
+static int l_engine_policy(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    if (!le->policy) {
+        lua_pushnil(L);
+        return 1;
+    }
+    return push_policy_info(L, le->policy);
 }
 
 /* p:limits(name): {bytes=, entries=, strategy=} for a session, or nil, err. */
@@ -443,6 +484,7 @@ static const luaL_Reg engine_methods[] = {
     {"info", l_info},             {"drop", l_drop},
     {"set_limits", l_set_limits}, {"set_strategy", l_set_strategy},
     {"sessions", l_sessions},     {"stats", l_stats},
+    {"policy", l_engine_policy},
     {NULL, NULL},
 };
 

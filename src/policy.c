@@ -32,6 +32,7 @@ struct policy {
     int ref;              /* registry ref of the normalized policy table */
     policy_info_t info;
     char name[128];
+    char last_error[512];
 };
 
 /* --- memory: the state's own arena, growth refused past the cap --------- */
@@ -447,6 +448,8 @@ void policy_get_info(const policy_t *p, policy_info_t *out)
 {
     *out = p->info;
     out->lua_bytes = p->arena.bytes;
+    if (!out->last_error)
+        out->last_error = "";
 }
 
 int policy_session_limits(policy_t *p, const char *name, size_t len,
@@ -484,4 +487,106 @@ failed:
              name, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
     lua_settop(L, 0);
     return -1;
+}
+
+/* --- hooks into the engine ----------------------------------------------- */
+
+static void hook_failed(policy_t *p, const char *what)
+{
+    p->info.hook_errors++;
+    const char *msg = lua_tostring(p->L, -1);
+    snprintf(p->last_error, sizeof(p->last_error), "%s: %s", what, msg ? msg : "error");
+    p->info.last_error = p->last_error;
+    lua_settop(p->L, 0);
+}
+
+bool policy_open_session(void *ud, engine_t *e, session_t *s)
+{
+    (void)e;
+    policy_t *p = ud;
+    session_limits_t lim;
+    int strategy;
+    char err[512];
+    if (policy_session_limits(p, s->name, s->name_len, &lim, &strategy, err, sizeof(err)) != 0) {
+        p->info.hook_errors++;
+        snprintf(p->last_error, sizeof(p->last_error), "%s", err);
+        p->info.last_error = p->last_error;
+        return true;
+    }
+    session_set_limits(s, lim);
+    session_set_strategy(s, strategy < 0 ? EVICT_CUSTOM : (evict_kind)strategy);
+    return true;
+}
+
+static void set_number(lua_State *L, const char *field, double v)
+{
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, field);
+}
+
+int policy_choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n)
+{
+    (void)s;
+    policy_t *p = ud;
+    lua_State *L = p->L;
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_createtable(L, 0, 7);
+        lua_pushlstring(L, (const char *)c[i].key, c[i].klen);
+        lua_setfield(L, -2, "key");
+        lua_pushinteger(L, (lua_Integer)c[i].bytes);
+        lua_setfield(L, -2, "bytes");
+        set_number(L, "idle", (double)c[i].idle_ms / 1000.0);
+        set_number(L, "age", (double)c[i].age_ms / 1000.0);
+        lua_pushinteger(L, c[i].hits);
+        lua_setfield(L, -2, "hits");
+        lua_pushinteger(L, c[i].frequency);
+        lua_setfield(L, -2, "frequency");
+        if (c[i].ttl_ms >= 0)
+            set_number(L, "ttl", (double)c[i].ttl_ms / 1000.0);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
+    lua_getfield(L, -1, "eviction");
+    lua_remove(L, -2);
+    lua_pushvalue(L, -2);
+    if (budget_call(p, 1, 1) != LUA_OK) {
+        hook_failed(p, "eviction");
+        return -1;
+    }
+    int pick = -1;
+    size_t klen;
+    const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &klen) : NULL;
+    for (size_t i = 0; i < n && pick < 0; i++) {
+        if (key) {
+            if (klen == c[i].klen && memcmp(key, c[i].key, klen) == 0)
+                pick = (int)i;
+        } else {
+            lua_rawgeti(L, -2, (lua_Integer)i + 1);
+            if (lua_rawequal(L, -1, -2))
+                pick = (int)i;
+            lua_pop(L, 1);
+        }
+    }
+    if (pick < 0) {
+        lua_pushfstring(L, "the chooser returned %s, not one of the candidates or its key",
+                        luaL_typename(L, -1));
+        hook_failed(p, "eviction");
+        return -1;
+    }
+    lua_pop(L, 2);
+    return pick;
+}
+
+void policy_configure(policy_t *p, engine_config_t *cfg)
+{
+    cfg->limit_bytes = p->info.system_bytes;
+    cfg->limit_sessions = p->info.system_sessions;
+    cfg->strategy = p->info.strategy < 0 ? EVICT_CUSTOM : (evict_kind)p->info.strategy;
+    if (p->info.strategy < 0) {
+        cfg->chooser = policy_choose;
+        cfg->chooser_ud = p;
+    }
+    cfg->on_open = policy_open_session;
+    cfg->on_open_ud = p;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine.h"
 #include "evict.h"
 #include "session.h"
 
@@ -42,6 +43,8 @@ typedef struct policy_info {
     int strategy;                /* an evict_kind, or -1 for a Lua chooser */
     double sample_interval;      /* seconds */
     size_t lua_bytes;            /* the Lua state's bytes (exact) */
+    uint64_t hook_errors;        /* calls into the policy that failed */
+    const char *last_error;      /* "" when none */
 } policy_info_t;
 
 void policy_get_info(const policy_t *p, policy_info_t *out);
@@ -52,5 +55,20 @@ void policy_get_info(const policy_t *p, policy_info_t *out);
 int policy_session_limits(policy_t *p, const char *name, size_t len,
                           session_limits_t *out, int *strategy, char *err,
                           size_t errlen);
+
+/* An engine_open_fn: gives a new session the policy's limits and
+ * strategy (ud is the policy). A limits function that fails leaves the
+ * engine's defaults in place and counts a hook error. */
+bool policy_open_session(void *ud, engine_t *e, session_t *s);
+
+/* An evict_chooser_fn calling the policy's eviction function with the
+ * candidates (tables: key, bytes, idle, age, hits, frequency, ttl; times in
+ * seconds, ttl nil when none). It returns a candidate or its key; anything
+ * else, or an error, is -1 (the engine falls back to LRU). */
+int policy_choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n);
+
+/* Fills the engine configuration the policy asks for: system limits,
+ * strategy or chooser, and the session-open hook. */
+void policy_configure(policy_t *p, engine_config_t *cfg);
 
 #endif
