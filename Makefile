@@ -3,7 +3,8 @@
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test run bench clean
+.PHONY: all deps build test run bench install clean
+PREFIX ?= /usr/local
 
 all: build
 
@@ -30,6 +31,9 @@ bench: build
 	@tools/deps.sh redis-server
 	build/tests/bench/bench_engine
 	tests/bench/redis_overhead.sh
+
+install: build
+	cmake --install build --prefix $(PREFIX)
 
 clean:
 	rm -rf build build-test
