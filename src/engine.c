@@ -216,7 +216,7 @@ pd_status engine_open(engine_t *e, const void *name, size_t len, session_t **out
     e->names[name_pos(e, name, len, h)] = (name_slot_t){h, slot + 1};
     if (e->cfg.on_open && !e->cfg.on_open(e->cfg.on_open_ud, e, s)) {
         engine_drop(e, s);
-        return PD_NOSESSION;
+        return PD_REFUSED;
     }
     *out = s;
     return PD_OK;
@@ -241,6 +241,8 @@ session_t *engine_session_for_key(engine_t *e, const void *key, size_t klen,
 
 void engine_drop(engine_t *e, session_t *s)
 {
+    if (e->cfg.on_drop)
+        e->cfg.on_drop(e->cfg.on_drop_ud, e, s);
     uint32_t h = name_hash(e, s->name, s->name_len);
     name_remove(e, name_pos(e, s->name, s->name_len, h));
     arena_destroy(&s->arena);

@@ -28,8 +28,12 @@ typedef bool (*engine_full_fn)(void *ud, engine_t *e, const void *name, size_t l
 /* Called when a session has just been created, before the write that
  * created it: a front end sets the session's limits and strategy (from its
  * policy). Return false to refuse the session: it is dropped again and the
- * write gets PD_NOSESSION. */
+ * write gets PD_REFUSED. */
 typedef bool (*engine_open_fn)(void *ud, engine_t *e, session_t *s);
+
+/* Called just before a session is dropped, so a front end can free what it
+ * keeps in s->user. */
+typedef void (*engine_drop_fn)(void *ud, engine_t *e, session_t *s);
 
 typedef struct engine_config {
     engine_clock_fn clock;     /* NULL: CLOCK_MONOTONIC */
@@ -47,6 +51,8 @@ typedef struct engine_config {
     void *on_full_ud;
     engine_open_fn on_open;    /* NULL: new sessions take session_limits */
     void *on_open_ud;
+    engine_drop_fn on_drop;
+    void *on_drop_ud;
 } engine_config_t;
 
 /* System-wide figures. The jemalloc ones are as of the last refresh. */

@@ -8,6 +8,7 @@
 #include <lauxlib.h>
 
 #include "engine.h"
+#include "host.h"
 #include "policy.h"
 
 #define ENGINE_MT "policyd.engine"
@@ -15,7 +16,7 @@
 
 typedef struct lua_engine {
     engine_t *engine;
-    policy_t *policy; /* NULL without one */
+    host_t *host; /* NULL without a policy */
     int64_t now_ms;
 } lua_engine_t;
 
@@ -61,7 +62,7 @@ static int l_engine(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_engine_t *le = lua_newuserdatauv(L, sizeof(*le), 0);
     le->engine = NULL;
-    le->policy = NULL;
+    le->host = NULL;
     le->now_ms = opt_field(L, 1, "now", 0);
     luaL_setmetatable(L, ENGINE_MT);
     engine_config_t cfg = {
@@ -85,19 +86,20 @@ static int l_engine(lua_State *L)
     const char *path = lua_tostring(L, -1);
     if (path) {
         char err[1024];
-        policy_config_t pcfg = {.seed = cfg.seed};
-        le->policy = policy_load(path, &pcfg, err, sizeof(err));
-        if (!le->policy) {
+        le->host = host_create(path, cfg.seed, err, sizeof(err));
+        if (!le->host) {
             lua_pushnil(L);
             lua_pushstring(L, err);
             return 2;
         }
-        policy_configure(le->policy, &cfg);
+        host_configure(le->host, &cfg);
     }
     lua_pop(L, 1);
     le->engine = engine_create(&cfg);
     if (!le->engine)
         return luaL_error(L, "policyd.core: cannot create an engine");
+    if (le->host)
+        host_attach(le->host, le->engine);
     return 1;
 }
 
@@ -106,8 +108,8 @@ static int l_close(lua_State *L)
     lua_engine_t *le = luaL_checkudata(L, 1, ENGINE_MT);
     engine_destroy(le->engine);
     le->engine = NULL;
-    policy_free(le->policy);
-    le->policy = NULL;
+    host_destroy(le->host);
+    le->host = NULL;
     return 0;
 }
 
@@ -117,16 +119,179 @@ static int l_now(lua_State *L)
     return 1;
 }
 
-/* e:advance(ms): moves the clock and runs active expiry to completion. */
+static void expire_all(lua_engine_t *le)
+{
+    while (engine_expire_step(le->engine, 1000) > 0)
+        ;
+}
+
+/* e:advance(ms): moves the clock, running active expiry and, in order, every
+ * sample that falls due, as the daemon would. */
 static int l_advance(lua_State *L)
 {
     lua_engine_t *le = check_engine(L);
     lua_Integer ms = luaL_checkinteger(L, 2);
     luaL_argcheck(L, ms >= 0, 2, "time only moves forward");
-    le->now_ms += ms;
-    while (engine_expire_step(le->engine, 1000) > 0)
-        ;
+    int64_t target = le->now_ms + ms;
+    while (le->host && host_next_sample(le->host) <= target) {
+        le->now_ms = host_next_sample(le->host);
+        expire_all(le);
+        host_sample(le->host);
+    }
+    le->now_ms = target;
+    expire_all(le);
     lua_pushinteger(L, le->now_ms);
+    return 1;
+}
+
+static host_t *check_host(lua_State *L, lua_engine_t *le)
+{
+    if (!le->host)
+        luaL_error(L, "policyd.core: this engine has no policy");
+    return le->host;
+}
+
+/* e:sample(): one sample now. */
+static int l_sample(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    host_sample(check_host(L, le));
+    return 0;
+}
+
+/* e:reload(path): true, or nil and "file:line: message". */
+static int l_reload(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    const char *path = luaL_checkstring(L, 2);
+    char err[1024];
+    if (host_reload(check_host(L, le), path, err, sizeof(err)) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static void push_alert(lua_State *L, const alert_t *a)
+{
+    lua_createtable(L, 0, 7);
+    lua_pushnumber(L, (double)a->time_ms / 1000.0);
+    lua_setfield(L, -2, "time");
+    lua_pushstring(L, alert_severity_name(a->severity));
+    lua_setfield(L, -2, "severity");
+    lua_pushstring(L, a->kind);
+    lua_setfield(L, -2, "kind");
+    if (a->session[0]) {
+        lua_pushstring(L, a->session);
+        lua_setfield(L, -2, "session");
+    }
+    lua_pushstring(L, a->message);
+    lua_setfield(L, -2, "message");
+    if (a->has_value) {
+        lua_pushnumber(L, a->value);
+        lua_setfield(L, -2, "value");
+    }
+    if (a->has_threshold) {
+        lua_pushnumber(L, a->threshold);
+        lua_setfield(L, -2, "threshold");
+    }
+}
+
+/* e:alerts(): every delivered alert kept, oldest first. */
+static int l_alerts(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    alerts_t *al = host_alerts(check_host(L, le));
+    enum { MAX = 1024 };
+    alert_t *recent = malloc(MAX * sizeof(*recent));
+    if (!recent)
+        return luaL_error(L, "policyd.core: out of memory");
+    size_t n = alerts_recent(al, recent, MAX);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        push_alert(L, &recent[n - 1 - i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    free(recent);
+    return 1;
+}
+
+static const char *const action_names[] = {
+    [POLICY_ALERT] = "alert", [POLICY_EVICT] = "evict", [POLICY_PURGE] = "purge",
+    [POLICY_CLEAR] = "clear", [POLICY_DROP] = "drop", [POLICY_DENY_WRITES] = "deny_writes",
+    [POLICY_SET_LIMITS] = "set_limits", [POLICY_LOG] = "log",
+};
+
+static void push_action(lua_State *L, const policy_action_t *a)
+{
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, action_names[a->op]);
+    lua_setfield(L, -2, "op");
+    if (a->has_session) {
+        lua_pushstring(L, a->session);
+        lua_setfield(L, -2, "session");
+    }
+    switch (a->op) {
+    case POLICY_ALERT:
+        lua_pushstring(L, alert_severity_name(a->alert.severity));
+        lua_setfield(L, -2, "severity");
+        lua_pushstring(L, a->alert.kind);
+        lua_setfield(L, -2, "kind");
+        lua_pushstring(L, a->alert.message);
+        lua_setfield(L, -2, "message");
+        break;
+    case POLICY_EVICT:
+        if (a->use_to)
+            lua_pushnumber(L, a->to);
+        else
+            lua_pushinteger(L, (lua_Integer)a->bytes);
+        lua_setfield(L, -2, a->use_to ? "to" : "bytes");
+        break;
+    case POLICY_DENY_WRITES:
+        lua_pushboolean(L, a->deny);
+        lua_setfield(L, -2, "deny");
+        break;
+    case POLICY_SET_LIMITS:
+        lua_createtable(L, 0, 3);
+        if (a->limits.bytes) {
+            lua_pushinteger(L, (lua_Integer)a->limits.bytes);
+            lua_setfield(L, -2, "bytes");
+        }
+        if (a->limits.entries) {
+            lua_pushinteger(L, (lua_Integer)a->limits.entries);
+            lua_setfield(L, -2, "entries");
+        }
+        if (a->strategy >= 0) {
+            lua_pushstring(L, evict_kind_name((evict_kind)a->strategy));
+            lua_setfield(L, -2, "eviction");
+        }
+        lua_setfield(L, -2, "limits");
+        break;
+    case POLICY_LOG:
+        lua_pushstring(L, a->level);
+        lua_setfield(L, -2, "level");
+        lua_pushstring(L, a->alert.message);
+        lua_setfield(L, -2, "message");
+        break;
+    case POLICY_PURGE:
+    case POLICY_CLEAR:
+    case POLICY_DROP:
+        break;
+    }
+}
+
+/* e:actions(): every action applied so far, oldest first. */
+static int l_actions(lua_State *L)
+{
+    lua_engine_t *le = check_engine(L);
+    const policy_actions_t *log = host_actions(check_host(L, le));
+    lua_createtable(L, (int)log->len, 0);
+    for (size_t i = 0; i < log->len; i++) {
+        push_action(L, &log->items[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
     return 1;
 }
 
@@ -184,6 +349,11 @@ static int l_set(lua_State *L)
     pd_status st = engine_open(le->engine, name, nlen, &s);
     if (st == PD_OK)
         st = session_set(s, key, klen, val, vlen, flags, expire_at, NULL, NULL);
+    if (st == PD_REFUSED && le->host) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", pd_strerror(st), host_refusal(le->host));
+        return 2;
+    }
     return push_status(L, st);
 }
 
@@ -440,11 +610,14 @@ static int l_policy_info(lua_State *L)
 static int l_engine_policy(lua_State *L)
 {
     lua_engine_t *le = check_engine(L);
-    if (!le->policy) {
+    if (!le->host) {
         lua_pushnil(L);
         return 1;
     }
-    return push_policy_info(L, le->policy);
+    push_policy_info(L, host_policy(le->host));
+    lua_pushboolean(L, host_degraded(le->host));
+    lua_setfield(L, -2, "degraded");
+    return 1;
 }
 
 /* p:limits(name): {bytes=, entries=, strategy=} for a session, or nil, err. */
@@ -484,7 +657,9 @@ static const luaL_Reg engine_methods[] = {
     {"info", l_info},             {"drop", l_drop},
     {"set_limits", l_set_limits}, {"set_strategy", l_set_strategy},
     {"sessions", l_sessions},     {"stats", l_stats},
-    {"policy", l_engine_policy},
+    {"policy", l_engine_policy},  {"sample", l_sample},
+    {"reload", l_reload},         {"alerts", l_alerts},
+    {"actions", l_actions},
     {NULL, NULL},
 };
 

@@ -30,6 +30,7 @@ struct policy {
     char dir[PATH_MAX];   /* where `require` finds the policy's own files */
     char lua_dir[PATH_MAX]; /* where the policyd helpers are */
     int ref;              /* registry ref of the normalized policy table */
+    int state_ref;        /* registry ref of act.state */
     policy_info_t info;
     char name[128];
     char last_error[512];
@@ -372,6 +373,7 @@ policy_t *policy_load(const char *path, const policy_config_t *cfg, char *err,
         return NULL;
     }
     p->ref = LUA_NOREF;
+    p->state_ref = LUA_NOREF;
     p->mem_cap = cfg && cfg->mem_cap ? cfg->mem_cap : DEFAULT_MEM_CAP;
     p->budget = cfg && cfg->instr_budget ? cfg->instr_budget : DEFAULT_INSTR_BUDGET;
     p->seed = cfg ? cfg->seed : 0;
@@ -420,6 +422,8 @@ policy_t *policy_load(const char *path, const policy_config_t *cfg, char *err,
         goto failed;
     }
     p->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    p->state_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     read_info(p);
     return p;
 lua_failed: {
@@ -589,4 +593,318 @@ void policy_configure(policy_t *p, engine_config_t *cfg)
     }
     cfg->on_open = policy_open_session;
     cfg->on_open_ud = p;
+}
+
+/* --- hooks --------------------------------------------------------------- */
+
+void policy_actions_free(policy_actions_t *a)
+{
+    free(a->items);
+    *a = (policy_actions_t){0};
+}
+
+static void set_uint(lua_State *L, const char *field, uint64_t v)
+{
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, field);
+}
+
+static void push_snapshot(lua_State *L, const policy_snapshot_t *snap)
+{
+    lua_createtable(L, 0, 3);
+    set_number(L, "time", snap->time);
+    lua_createtable(L, 0, 6);
+    set_uint(L, "bytes", snap->bytes);
+    set_uint(L, "allocated", snap->allocated);
+    set_uint(L, "resident", snap->resident);
+    set_uint(L, "sessions", snap->sessions);
+    set_uint(L, "limit_bytes", snap->limit_bytes);
+    set_uint(L, "limit_sessions", snap->limit_sessions);
+    set_uint(L, "outside_bytes", snap->outside_bytes);
+    set_number(L, "outside_growth_bytes_per_min", snap->outside_growth_bytes_per_min);
+    lua_setfield(L, -2, "system");
+    lua_createtable(L, (int)snap->len, 0);
+    double now_ms = snap->time * 1000.0;
+    for (size_t i = 0; i < snap->len; i++) {
+        const session_t *s = snap->list[i].session;
+        lua_createtable(L, 0, 13);
+        lua_pushlstring(L, s->name, s->name_len);
+        lua_setfield(L, -2, "name");
+        set_uint(L, "bytes", s->arena.bytes);
+        set_uint(L, "entries", session_entries(s));
+        set_uint(L, "limit_bytes", s->limits.bytes);
+        set_uint(L, "limit_entries", s->limits.entries);
+        set_uint(L, "hits", s->counters.hits);
+        set_uint(L, "misses", s->counters.misses);
+        set_uint(L, "evictions", s->counters.evictions);
+        set_uint(L, "expirations", s->counters.expirations);
+        set_number(L, "growth_bytes_per_min", snap->list[i].growth_bytes_per_min);
+        set_number(L, "idle_seconds", (now_ms - (double)s->used_ms) / 1000.0);
+        set_number(L, "age_seconds", (now_ms - (double)s->created_ms) / 1000.0);
+        lua_pushboolean(L, s->writes_denied);
+        lua_setfield(L, -2, "writes_denied");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "sessions");
+}
+
+/* Pushes the hook `name` of the policy table, or returns false (nothing
+ * pushed) when the policy has none. */
+static bool push_hook(policy_t *p, const char *name)
+{
+    lua_rawgeti(p->L, LUA_REGISTRYINDEX, p->ref);
+    lua_getfield(p->L, -1, name);
+    lua_remove(p->L, -2);
+    if (lua_isfunction(p->L, -1))
+        return true;
+    lua_pop(p->L, 1);
+    return false;
+}
+
+/* Pushes act and its records list. */
+static int push_act(policy_t *p)
+{
+    lua_State *L = p->L;
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "policyd.act");
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK)
+        return -1;
+    lua_getfield(L, -1, "new");
+    lua_remove(L, -2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->state_ref);
+    return lua_pcall(L, 1, 2, 0) == LUA_OK ? 0 : -1;
+}
+
+static void copy_field(lua_State *L, int t, const char *field, char *out, size_t len)
+{
+    lua_getfield(L, t, field);
+    const char *v = lua_tostring(L, -1);
+    snprintf(out, len, "%s", v ? v : "");
+    lua_pop(L, 1);
+}
+
+static double number_field(lua_State *L, int t, const char *field, bool *has)
+{
+    lua_getfield(L, t, field);
+    *has = lua_isnumber(L, -1);
+    double v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+static const char *const op_names[] = {
+    [POLICY_ALERT] = "alert", [POLICY_EVICT] = "evict", [POLICY_PURGE] = "purge",
+    [POLICY_CLEAR] = "clear", [POLICY_DROP] = "drop", [POLICY_DENY_WRITES] = "deny_writes",
+    [POLICY_SET_LIMITS] = "set_limits", [POLICY_LOG] = "log",
+};
+
+/* Appends the records at `idx` (checked by policyd.act) to out. */
+static int take_records(lua_State *L, int idx, policy_actions_t *out)
+{
+    lua_Integer n = luaL_len(L, idx);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (out->len == out->cap) {
+            size_t cap = out->cap ? out->cap * 2 : 8;
+            policy_action_t *items = realloc(out->items, cap * sizeof(*items));
+            if (!items)
+                return -1;
+            out->items = items;
+            out->cap = cap;
+        }
+        policy_action_t *a = &out->items[out->len];
+        memset(a, 0, sizeof(*a));
+        lua_rawgeti(L, idx, i);
+        int r = lua_gettop(L);
+        char op[16];
+        copy_field(L, r, "op", op, sizeof(op));
+        for (size_t k = 0; k < sizeof(op_names) / sizeof(op_names[0]); k++)
+            if (strcmp(op, op_names[k]) == 0)
+                a->op = (policy_op)k;
+        lua_getfield(L, r, "session");
+        a->has_session = lua_isstring(L, -1);
+        lua_pop(L, 1);
+        copy_field(L, r, "session", a->session, sizeof(a->session));
+        copy_field(L, r, "kind", a->alert.kind, sizeof(a->alert.kind));
+        copy_field(L, r, "message", a->alert.message, sizeof(a->alert.message));
+        copy_field(L, r, "session", a->alert.session, sizeof(a->alert.session));
+        copy_field(L, r, "level", a->level, sizeof(a->level));
+        char severity[16];
+        copy_field(L, r, "severity", severity, sizeof(severity));
+        int sev = alert_severity_parse(severity);
+        a->alert.severity = sev < 0 ? ALERT_INFO : (alert_severity)sev;
+        a->alert.value = number_field(L, r, "value", &a->alert.has_value);
+        a->alert.threshold = number_field(L, r, "threshold", &a->alert.has_threshold);
+        bool has;
+        a->bytes = (uint64_t)number_field(L, r, "bytes", &has);
+        a->to = number_field(L, r, "to", &a->use_to);
+        lua_getfield(L, r, "deny");
+        a->deny = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        a->strategy = -1;
+        lua_getfield(L, r, "limits");
+        if (lua_istable(L, -1))
+            read_limits(L, &a->limits, &a->strategy);
+        lua_settop(L, r - 1);
+        out->len++;
+    }
+    return 0;
+}
+
+/* Calls the hook with the nargs arguments above it and act appended. On
+ * success appends its records to out and leaves the hook's result on the
+ * stack; on failure leaves the error message. */
+static int call_with_act(policy_t *p, int nargs, int nresults, policy_actions_t *out)
+{
+    lua_State *L = p->L;
+    int hook = lua_gettop(L) - nargs;
+    if (push_act(p) != 0)
+        return -1;
+    /* hook args act records -> records hook args act */
+    lua_rotate(L, hook, 1);
+    int rc = budget_call(p, nargs + 1, nresults);
+    /* records results-or-error */
+    if (rc == LUA_OK && take_records(L, hook, out) != 0) {
+        lua_pushliteral(L, "out of memory recording actions");
+        rc = LUA_ERRMEM;
+    }
+    lua_remove(L, hook);
+    return rc == LUA_OK ? 0 : -1;
+}
+
+int policy_on_sample(policy_t *p, const policy_snapshot_t *snap,
+                     policy_actions_t *out, char *err, size_t errlen)
+{
+    lua_State *L = p->L;
+    if (!push_hook(p, "on_sample"))
+        return 1;
+    push_snapshot(L, snap);
+    size_t before = out->len;
+    if (call_with_act(p, 1, 0, out) != 0) {
+        out->len = before;
+        snprintf(err, errlen, "on_sample: %s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+        hook_failed(p, "on_sample");
+        return -1;
+    }
+    lua_settop(L, 0);
+    return 0;
+}
+
+int policy_on_session_open(policy_t *p, const char *name, size_t len,
+                           const policy_snapshot_t *snap, session_limits_t *lim,
+                           int *strategy, policy_actions_t *out, char *err,
+                           size_t errlen)
+{
+    lua_State *L = p->L;
+    if (!push_hook(p, "on_session_open"))
+        return 0;
+    lua_pushlstring(L, name, len);
+    push_snapshot(L, snap);
+    size_t before = out->len;
+    if (call_with_act(p, 2, 2, out) != 0) {
+        out->len = before;
+        snprintf(err, errlen, "on_session_open: %s",
+                 lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+        hook_failed(p, "on_session_open");
+        return -1;
+    }
+    /* stack: result, reason */
+    int rc = 0;
+    if (lua_isboolean(L, -2) && !lua_toboolean(L, -2)) {
+        const char *reason = lua_tostring(L, -1);
+        snprintf(err, errlen, "%s", reason ? reason : "refused by the policy");
+        rc = 2;
+    } else if (lua_istable(L, -2)) {
+        lua_pop(L, 1);
+        /* A limits table: normalized like the policy's own. */
+        lua_getglobal(L, "require");
+        lua_pushliteral(L, "policyd.validate");
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK) {
+            lua_getfield(L, -1, "limits");
+            lua_remove(L, -2);
+            lua_pushvalue(L, -2);
+            if (budget_call(p, 1, 1) == LUA_OK) {
+                *strategy = p->info.strategy;
+                read_limits(L, lim, strategy);
+                rc = 1;
+            }
+        }
+        if (rc != 1) {
+            out->len = before;
+            snprintf(err, errlen, "on_session_open: %s",
+                     lua_tostring(L, -1) ? lua_tostring(L, -1) : "invalid limits");
+            hook_failed(p, "on_session_open");
+            return -1;
+        }
+    }
+    lua_settop(L, 0);
+    return rc;
+}
+
+/* Copies plain data (strings, numbers, booleans, tables of them) from the
+ * value at `idx` in `from` onto `to`'s stack; anything else becomes nil.
+ * Depth-limited, so a cycle cannot recurse forever. */
+static void copy_value(lua_State *from, int idx, lua_State *to, int depth)
+{
+    switch (lua_type(from, idx)) {
+    case LUA_TBOOLEAN:
+        lua_pushboolean(to, lua_toboolean(from, idx));
+        return;
+    case LUA_TNUMBER:
+        if (lua_isinteger(from, idx))
+            lua_pushinteger(to, lua_tointeger(from, idx));
+        else
+            lua_pushnumber(to, lua_tonumber(from, idx));
+        return;
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(from, idx, &len);
+        lua_pushlstring(to, s, len);
+        return;
+    }
+    case LUA_TTABLE:
+        if (depth < 32) {
+            idx = lua_absindex(from, idx);
+            lua_newtable(to);
+            lua_pushnil(from);
+            while (lua_next(from, idx)) {
+                copy_value(from, -2, to, depth + 1);
+                copy_value(from, -1, to, depth + 1);
+                if (lua_isnil(to, -2))
+                    lua_pop(to, 2);
+                else
+                    lua_rawset(to, -3);
+                lua_pop(from, 1);
+            }
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    lua_pushnil(to);
+}
+
+int policy_take_state(policy_t *to, policy_t *from, char *err, size_t errlen)
+{
+    lua_State *L = to->L;
+    lua_rawgeti(from->L, LUA_REGISTRYINDEX, from->state_ref);
+    bool hook = push_hook(to, "on_reload");
+    copy_value(from->L, -1, L, 0);
+    lua_pop(from->L, 1);
+    if (!hook) {
+        lua_rawseti(L, LUA_REGISTRYINDEX, to->state_ref);
+        return 0;
+    }
+    lua_pushvalue(L, -1); /* the old state stays the state unless replaced */
+    lua_rawseti(L, LUA_REGISTRYINDEX, to->state_ref);
+    if (budget_call(to, 1, 1) != LUA_OK) {
+        snprintf(err, errlen, "%s: on_reload: %s", to->path,
+                 lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+        lua_settop(L, 0);
+        return -1;
+    }
+    if (lua_istable(L, -1))
+        lua_rawseti(L, LUA_REGISTRYINDEX, to->state_ref);
+    lua_settop(L, 0);
+    return 0;
 }

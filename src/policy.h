@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alerts.h"
 #include "engine.h"
 #include "evict.h"
 #include "session.h"
@@ -55,6 +56,70 @@ void policy_get_info(const policy_t *p, policy_info_t *out);
 int policy_session_limits(policy_t *p, const char *name, size_t len,
                           session_limits_t *out, int *strategy, char *err,
                           size_t errlen);
+
+/* --- hooks: what the host hands a policy and gets back -------------------- */
+
+typedef struct policy_session_snap {
+    const session_t *session;      /* name, limits, counters, used/created */
+    double growth_bytes_per_min;
+} policy_session_snap_t;
+
+typedef struct policy_snapshot {
+    double time;                   /* engine clock, seconds */
+    uint64_t bytes, allocated, resident, limit_bytes;
+    uint32_t sessions, limit_sessions;
+    uint64_t outside_bytes;        /* jemalloc allocated outside sessions */
+    double outside_growth_bytes_per_min; /* the daemon's own leak indicator */
+    const policy_session_snap_t *list; /* sorted by name */
+    size_t len;
+} policy_snapshot_t;
+
+typedef enum policy_op {
+    POLICY_ALERT, POLICY_EVICT, POLICY_PURGE, POLICY_CLEAR, POLICY_DROP,
+    POLICY_DENY_WRITES, POLICY_SET_LIMITS, POLICY_LOG,
+} policy_op;
+
+/* One recorded action. Strings are truncated copies. */
+typedef struct policy_action {
+    policy_op op;
+    bool has_session;
+    char session[ALERT_SESSION_MAX];
+    alert_t alert;                 /* POLICY_ALERT; the host sets the time */
+    uint64_t bytes;                /* POLICY_EVICT: free this many, or */
+    double to;                     /* down to this fraction of limit_bytes */
+    bool use_to;
+    bool deny;                     /* POLICY_DENY_WRITES */
+    session_limits_t limits;       /* POLICY_SET_LIMITS */
+    int strategy;                  /* an evict_kind, or -1 to keep */
+    char level[16];                /* POLICY_LOG, with alert.message */
+} policy_action_t;
+
+typedef struct policy_actions {
+    policy_action_t *items;
+    size_t len, cap;
+} policy_actions_t;
+
+void policy_actions_free(policy_actions_t *a);
+
+/* Calls on_sample(snap, act) under the budget. Returns 0 with the actions
+ * appended to *out, 1 if the policy has no on_sample, or -1 with err set
+ * (and nothing appended). */
+int policy_on_sample(policy_t *p, const policy_snapshot_t *snap,
+                     policy_actions_t *out, char *err, size_t errlen);
+
+/* Calls on_session_open(name, snap, act) if the policy has one. Returns 0 to
+ * admit with the policy's limits, 1 to admit with *lim and *strategy (the
+ * hook returned a limits table), 2 to refuse (err holds the reason), or -1
+ * on a hook error (err set; admit with the policy's limits). */
+int policy_on_session_open(policy_t *p, const char *name, size_t len,
+                           const policy_snapshot_t *snap, session_limits_t *lim,
+                           int *strategy, policy_actions_t *out, char *err,
+                           size_t errlen);
+
+/* Hands `from`'s act.state to `to`: a deep copy of its plain data, passed to
+ * to's on_reload(old_state), whose table result (if any) becomes to's
+ * state. Returns 0, or -1 with err set (on_reload failed). */
+int policy_take_state(policy_t *to, policy_t *from, char *err, size_t errlen);
 
 /* An engine_open_fn: gives a new session the policy's limits and
  * strategy (ud is the policy). A limits function that fails leaves the

@@ -14,6 +14,7 @@ const char *pd_strerror(pd_status s)
     case PD_OVERFLOW:  return "increment or decrement would overflow";
     case PD_INVALID:   return "invalid argument";
     case PD_NOMEM:     return "out of memory";
+    case PD_REFUSED:   return "the policy refused to open this session";
     }
     return "unknown status";
 }

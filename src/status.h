@@ -14,6 +14,7 @@ typedef enum pd_status {
     PD_OVERFLOW,    /* increment or decrement would overflow */
     PD_INVALID,     /* a bad argument: empty key, bad expire time... */
     PD_NOMEM,       /* jemalloc refused an allocation */
+    PD_REFUSED,     /* the policy refused to open the session */
 } pd_status;
 
 /* A short, stable, human-readable message for a status. */

@@ -7,8 +7,6 @@
 --   s:set("k", "v", { ttl = 5 }); e:advance(6); assert.is_nil(s:get("k"))
 --
 -- Times are seconds (numbers, or strings such as "100ms" and "5m").
--- Still to come with the policy host: sample(), alerts(), actions(),
--- reload().
 local policyd = require "policyd"
 
 -- policyd.core lives inside the policyd binary: Debian's jemalloc cannot be
@@ -77,9 +75,31 @@ function Engine:info()
   return self.core:stats()
 end
 
--- The policy's figures: hook_errors, last_error, limits, strategy...
+-- The policy's figures: hook_errors, last_error, degraded, limits...
 function Engine:policy()
   return self.core:policy()
+end
+
+-- Runs one sample now: on_sample(snap, act), then its actions.
+function Engine:sample()
+  self.core:sample()
+end
+
+-- Every delivered alert so far, oldest first: {time, severity, kind,
+-- session, message, value, threshold}.
+function Engine:alerts()
+  return self.core:alerts()
+end
+
+-- Every action the hooks asked for and the host applied, oldest first.
+function Engine:actions()
+  return self.core:actions()
+end
+
+-- Swaps in the policy at path: true, or nil and "file:line: message" (the
+-- running policy stays).
+function Engine:reload(path)
+  return self.core:reload(path)
 end
 
 function Engine:close()

@@ -1,0 +1,69 @@
+/* host: the long-lived policy host around a policy (policy.h) and an
+ * engine. It owns the current policy and swaps it on reload, gives new
+ * sessions their limits, runs samples (snapshot, growth rates, on_sample),
+ * applies the actions a hook asked for, and delivers alerts. The engine's
+ * hooks point at the host, so a reload never touches the engine's
+ * configuration. */
+#ifndef POLICYD_HOST_H
+#define POLICYD_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alerts.h"
+#include "engine.h"
+#include "policy.h"
+
+typedef struct host host_t;
+
+/* After this many failed samples in a row the policy is degraded: no more
+ * hook calls until a good reload, and a policy_degraded alert. */
+#define HOST_MAX_FAILURES 10
+
+/* Samples kept per session (and for the process) for growth rates. */
+#define HOST_GROWTH_WINDOW 10
+
+/* Recent (time, bytes) samples; the rate is their least-squares slope. */
+typedef struct growth {
+    double t[HOST_GROWTH_WINDOW], b[HOST_GROWTH_WINDOW];
+    int n, head;
+} growth_t;
+
+/* Loads the policy; NULL with "file:line: message" in err. */
+host_t *host_create(const char *path, uint64_t seed, char *err, size_t errlen);
+
+/* Fills what the policy sets in an engine configuration (system limits,
+ * strategy) and points the engine's hooks at the host. */
+void host_configure(host_t *h, engine_config_t *cfg);
+
+/* Binds the host to the engine made from that configuration. */
+void host_attach(host_t *h, engine_t *e);
+
+/* Frees the host and its policy (the engine is the caller's; destroy it
+ * first, as its drops call the host). */
+void host_destroy(host_t *h);
+
+/* One sample now. */
+void host_sample(host_t *h);
+
+/* When the next sample is due (engine clock, ms). */
+int64_t host_next_sample(const host_t *h);
+
+/* Loads `path` and swaps it in (on_reload gets the old act.state); the new
+ * limits apply to every session at once. Returns 0, or -1 with err set and
+ * the old policy kept. */
+int host_reload(host_t *h, const char *path, char *err, size_t errlen);
+
+/* Why the policy refused the last session it refused. */
+const char *host_refusal(const host_t *h);
+
+alerts_t *host_alerts(host_t *h);
+policy_t *host_policy(host_t *h);
+bool host_degraded(const host_t *h);
+
+/* Every action applied so far, oldest first (the last HOST_ACTION_LOG). */
+#define HOST_ACTION_LOG 4096
+const policy_actions_t *host_actions(const host_t *h);
+
+#endif
