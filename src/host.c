@@ -87,6 +87,7 @@ static void snapshot(host_t *h, policy_snapshot_t *snap, const session_t *skip)
     qsort(list, n, sizeof(*list), name_cmp);
     snap->list = list;
     snap->len = n;
+    snap->sessions = (uint32_t)n; /* a session being opened is not in yet */
 }
 
 /* Runs on_session_open for `name` and applies its actions (none if it
@@ -258,8 +259,12 @@ static void record_growth(host_t *h, double t)
     bool refresh = now - h->stats_at >= HOST_STATS_REFRESH_MS || h->stats_at == 0;
     if (refresh)
         h->stats_at = now;
+    if (!refresh)
+        return;
+    /* The process's rate is taken at refreshes only, so its window (10
+     * refreshes) spans real change, not repeats of a cached figure. */
     engine_stats_t st;
-    engine_stats(h->engine, refresh, &st);
+    engine_stats(h->engine, true, &st);
     growth_add(&h->outside, t,
                st.process.allocated > st.bytes ? (double)(st.process.allocated - st.bytes) : 0);
 }
