@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ALERT_RING 1024
 #define HOST_STATS_REFRESH_MS 10000
@@ -21,6 +22,10 @@ struct host {
     int64_t stats_at;      /* when jemalloc's figures were last refreshed */
     const session_t *opening; /* a session being opened: not to be dropped */
     char refusal[512];        /* why the last session was refused */
+    int64_t loaded_at;        /* unix seconds */
+    uint64_t reloads, reload_failures;
+    char last_error[1024];
+    int64_t logged_at;        /* engine ms of the last logged hook failure */
     /* The admission decision taken when the system was full (on_full), for
      * the on_open of the same session that follows. */
     struct {
@@ -90,6 +95,13 @@ static void snapshot(host_t *h, policy_snapshot_t *snap, const session_t *skip)
     snap->sessions = (uint32_t)n; /* a session being opened is not in yet */
 }
 
+static void builtin_limits(session_t *s)
+{
+    session_set_strategy(s, EVICT_LRU);
+    session_set_limits(s, (session_limits_t){HOST_BUILTIN_SESSION_BYTES,
+                                             HOST_BUILTIN_SESSION_ENTRIES});
+}
+
 /* Runs on_session_open for `name` and applies its actions (none if it
  * failed). Returns policy_on_session_open's answer. */
 static int admit(host_t *h, const char *name, size_t len, const session_t *skip,
@@ -152,6 +164,10 @@ static bool on_open(void *ud, engine_t *e, session_t *s)
         session_set_strategy(s, strategy < 0 ? EVICT_CUSTOM : (evict_kind)strategy);
         return true;
     }
+    if (h->degraded) {
+        builtin_limits(s);
+        return true;
+    }
     return policy_open_session(h->policy, e, s);
 }
 
@@ -178,6 +194,7 @@ host_t *host_create(const char *path, uint64_t seed, char *err, size_t errlen)
         return NULL;
     }
     h->seed = seed;
+    h->loaded_at = (int64_t)time(NULL);
     policy_config_t pcfg = {.seed = seed};
     h->policy = policy_load(path, &pcfg, err, errlen);
     h->alerts = alerts_create(ALERT_RING);
@@ -234,6 +251,24 @@ bool host_degraded(const host_t *h) { return h->degraded; }
 const policy_actions_t *host_actions(const host_t *h) { return &h->log; }
 int64_t host_next_sample(const host_t *h) { return h->next_sample; }
 const char *host_refusal(const host_t *h) { return h->refusal; }
+
+void host_get_info(const host_t *h, host_info_t *out)
+{
+    policy_info_t in;
+    policy_get_info(h->policy, &in);
+    *out = (host_info_t){
+        .path = in.path,
+        .sha256 = in.sha256,
+        .loaded_at = h->loaded_at,
+        .reloads = h->reloads,
+        .reload_failures = h->reload_failures,
+        .hook_errors = in.hook_errors,
+        .last_error = h->last_error[0] ? h->last_error : in.last_error,
+        .strategy = in.strategy,
+        .sample_interval = in.sample_interval,
+        .degraded = h->degraded,
+    };
+}
 
 /* --- samples and actions ------------------------------------------------- */
 
@@ -342,6 +377,19 @@ static void apply(host_t *h, policy_action_t *a)
     log_action(h, a);
 }
 
+static void degrade(host_t *h, const char *err)
+{
+    h->degraded = true;
+    alert_t a = {.time_ms = engine_now(h->engine), .severity = ALERT_CRITICAL};
+    snprintf(a.kind, sizeof(a.kind), "policy_degraded");
+    snprintf(a.message, sizeof(a.message), "%d failed samples in a row: built-in "
+             "limits until a good reload. Last: %.380s", HOST_MAX_FAILURES, err);
+    alerts_raise(h->alerts, &a);
+    engine_set_limits(h->engine, HOST_BUILTIN_SYSTEM_BYTES, HOST_BUILTIN_SYSTEM_SESSIONS);
+    for (session_t *s = engine_next(h->engine, NULL); s; s = engine_next(h->engine, s))
+        builtin_limits(s);
+}
+
 void host_sample(host_t *h)
 {
     double now = (double)engine_now(h->engine) / 1000.0;
@@ -360,13 +408,16 @@ void host_sample(host_t *h)
         h->failures = 0;
         for (size_t i = 0; i < acts.len; i++)
             apply(h, &acts.items[i]);
-    } else if (rc < 0 && ++h->failures >= HOST_MAX_FAILURES) {
-        h->degraded = true;
-        alert_t a = {.time_ms = engine_now(h->engine), .severity = ALERT_CRITICAL};
-        snprintf(a.kind, sizeof(a.kind), "policy_degraded");
-        snprintf(a.message, sizeof(a.message), "%d failed samples in a row; hooks stop "
-                 "until a good reload. Last: %.400s", HOST_MAX_FAILURES, err);
-        alerts_raise(h->alerts, &a);
+    } else if (rc < 0) {
+        snprintf(h->last_error, sizeof(h->last_error), "%s", err);
+        /* Logged at most every 10 s, so a failing policy cannot flood. */
+        int64_t now_ms = engine_now(h->engine);
+        if (h->logged_at == 0 || now_ms - h->logged_at >= 10000) {
+            fprintf(stderr, "policyd: policy hook failed: %s\n", err);
+            h->logged_at = now_ms;
+        }
+        if (++h->failures >= HOST_MAX_FAILURES)
+            degrade(h, err);
     }
     alerts_end_sample(h->alerts);
     policy_actions_free(&acts);
@@ -376,12 +427,17 @@ int host_reload(host_t *h, const char *path, char *err, size_t errlen)
 {
     policy_config_t pcfg = {.seed = h->seed};
     policy_t *next = policy_load(path, &pcfg, err, errlen);
-    if (!next)
-        return -1;
-    if (policy_take_state(next, h->policy, err, errlen) != 0) {
+    if (next && policy_take_state(next, h->policy, err, errlen) != 0) {
         policy_free(next);
+        next = NULL;
+    }
+    if (!next) {
+        h->reload_failures++;
+        snprintf(h->last_error, sizeof(h->last_error), "%s", err);
         return -1;
     }
+    h->reloads++;
+    h->loaded_at = (int64_t)time(NULL);
     policy_free(h->policy);
     h->policy = next;
     h->degraded = false;

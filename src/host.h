@@ -18,8 +18,28 @@
 typedef struct host host_t;
 
 /* After this many failed samples in a row the policy is degraded: no more
- * hook calls until a good reload, and a policy_degraded alert. */
+ * hook calls until a good reload, a policy_degraded alert, and every
+ * session and the system back on the built-in limits (the reference
+ * budget: 10 MB and 20 entries per session with LRU, 150 MB and 15
+ * sessions in all). */
 #define HOST_MAX_FAILURES 10
+#define HOST_BUILTIN_SESSION_BYTES (10u << 20)
+#define HOST_BUILTIN_SESSION_ENTRIES 20
+#define HOST_BUILTIN_SYSTEM_BYTES (150u << 20)
+#define HOST_BUILTIN_SYSTEM_SESSIONS 15
+
+/* What POLICY INFO reports. */
+typedef struct host_info {
+    const char *path, *sha256;
+    int64_t loaded_at;         /* unix seconds */
+    uint64_t reloads, reload_failures, hook_errors;
+    const char *last_error;    /* the last reload or hook failure, "" if none */
+    int strategy;              /* an evict_kind, -1 for a Lua chooser */
+    double sample_interval;
+    bool degraded;
+} host_info_t;
+
+void host_get_info(const host_t *h, host_info_t *out);
 
 /* Samples kept per session (and for the process) for growth rates. */
 #define HOST_GROWTH_WINDOW 10

@@ -615,7 +615,18 @@ static int l_engine_policy(lua_State *L)
         return 1;
     }
     push_policy_info(L, host_policy(le->host));
-    lua_pushboolean(L, host_degraded(le->host));
+    host_info_t hi;
+    host_get_info(le->host, &hi);
+    lua_pushstring(L, hi.path);
+    lua_setfield(L, -2, "path");
+    lua_pushstring(L, hi.sha256);
+    lua_setfield(L, -2, "sha256");
+    set_int(L, "loaded_at", hi.loaded_at);
+    set_int(L, "reloads", (lua_Integer)hi.reloads);
+    set_int(L, "reload_failures", (lua_Integer)hi.reload_failures);
+    lua_pushstring(L, hi.last_error);
+    lua_setfield(L, -2, "last_error");
+    lua_pushboolean(L, hi.degraded);
     lua_setfield(L, -2, "degraded");
     return 1;
 }

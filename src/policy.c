@@ -1,6 +1,7 @@
 /* policy: loading a policy into a sandboxed Lua state. See policy.h. */
 #include "policy.h"
 
+#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include <lauxlib.h>
 #include <lualib.h>
+#include <sha2.h>
 
 #include "arena.h"
 
@@ -17,6 +19,7 @@
 #define DEFAULT_INSTR_BUDGET 10000000u
 #define HOOK_STEP 1000
 #define LOADED_KEY "policyd.loaded"
+#define MAX_POLICY_FILE (1u << 20)
 
 struct policy {
     lua_State *L;
@@ -33,6 +36,7 @@ struct policy {
     int state_ref;        /* registry ref of act.state */
     policy_info_t info;
     char name[128];
+    char sha256[SHA256_DIGEST_STRING_LENGTH];
     char last_error[512];
 };
 
@@ -338,6 +342,8 @@ static void read_info(policy_t *p)
     lua_getfield(L, -1, "name");
     snprintf(p->name, sizeof(p->name), "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
     in->name = p->name;
+    in->path = p->path;
+    in->sha256 = p->sha256;
     lua_pop(L, 1);
     lua_getfield(L, -1, "system");
     if (lua_istable(L, -1)) {
@@ -363,6 +369,27 @@ static void read_info(policy_t *p)
 }
 
 /* --- loading ------------------------------------------------------------- */
+
+static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s:1: cannot open %s: %s", path, path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(MAX_POLICY_FILE + 1);
+    size_t n = buf ? fread(buf, 1, MAX_POLICY_FILE + 1, f) : 0;
+    bool failed = !buf || ferror(f);
+    fclose(f);
+    if (failed || n > MAX_POLICY_FILE) {
+        snprintf(err, errlen, "%s:1: %s", path,
+                 failed ? "cannot read the file" : "a policy file is at most 1 MiB");
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
 
 policy_t *policy_load(const char *path, const policy_config_t *cfg, char *err,
                       size_t errlen)
@@ -401,8 +428,18 @@ policy_t *policy_load(const char *path, const policy_config_t *cfg, char *err,
     lua_pushcfunction(L, sandbox_setup);
     if (lua_pcall(L, 0, 0, 0) != LUA_OK)
         goto lua_failed;
-    /* Lua's own messages already read "file:line: message". */
-    if (luaL_loadfilex(L, path, "t") != LUA_OK || budget_call(p, 0, 1) != LUA_OK)
+    /* One read: what is hashed is what runs. Lua's own messages already
+     * read "file:line: message". */
+    size_t len;
+    char *text = read_file(path, &len, err, errlen);
+    if (!text)
+        goto failed;
+    SHA256Data((const uint8_t *)text, len, p->sha256);
+    char chunkname[PATH_MAX + 1];
+    snprintf(chunkname, sizeof(chunkname), "@%s", path);
+    int rc = luaL_loadbufferx(L, text, len, chunkname, "t");
+    free(text);
+    if (rc != LUA_OK || budget_call(p, 0, 1) != LUA_OK)
         goto lua_failed;
     if (!lua_istable(L, -1)) {
         snprintf(err, errlen, "%s:1: a policy must return a table, not %s", path,

@@ -37,6 +37,8 @@ void policy_free(policy_t *p);
 /* What the policy file set (normalized; defaults filled). */
 typedef struct policy_info {
     const char *name;            /* "" when unnamed */
+    const char *path;
+    const char *sha256;          /* of the file as loaded, hex */
     uint64_t system_bytes;       /* 0 = no limit */
     uint32_t system_sessions;    /* 0 = no limit */
     bool limits_function;        /* limits is a function of the session name */
