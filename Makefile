@@ -31,6 +31,7 @@ bench: build
 	@tools/deps.sh redis-server
 	build/tests/bench/bench_engine
 	tests/bench/redis_overhead.sh
+	build/tests/bench/bench_policy policies/default.lua
 
 install: build
 	cmake --install build --prefix $(PREFIX)

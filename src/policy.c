@@ -262,8 +262,9 @@ static bool find_lua_dir(char *out, size_t len)
                 return true;
         }
     }
-    const char *fixed[] = {"/usr/local/share/lua/5.4", "/usr/share/lua/5.4"};
-    for (size_t i = 0; i < 2; i++) {
+    const char *fixed[] = {"/usr/local/share/lua/5.4", "/usr/share/lua/5.4",
+                           POLICYD_SOURCE_LUA_DIR};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
         char probe[PATH_MAX * 2];
         snprintf(probe, sizeof(probe), "%s/policyd/validate.lua", fixed[i]);
         if (access(probe, R_OK) == 0) {
