@@ -139,9 +139,10 @@ bool alerts_raise(alerts_t *al, const alert_t *a)
         uint64_t k = hash_bytes(a->kind, strlen(a->kind) + 1, 0x41e27) ^
                      hash_bytes(a->session, strlen(a->session), 0x5e55);
         k = k ? k : 1;
-        bool was = set_has(&al->prev, k);
+        /* Once per sample, and not again while it was raised in the last. */
+        bool again = set_has(&al->prev, k) || set_has(&al->cur, k);
         set_put(&al->cur, k);
-        if (was)
+        if (again)
             return false;
     }
     al->ring[al->ring_head] = *a;

@@ -55,15 +55,21 @@ static double growth_slope(const growth_t *g)
 {
     if (!g || g->n < 2)
         return 0;
-    double st = 0, sb = 0, stt = 0, stb = 0;
+    /* Centered on the mean time and bytes: raw sums of t and t^2 lose every
+     * digit to cancellation once the clock reads months. */
+    double mt = 0, mb = 0;
     for (int i = 0; i < g->n; i++) {
-        st += g->t[i];
-        sb += g->b[i];
-        stt += g->t[i] * g->t[i];
-        stb += g->t[i] * g->b[i];
+        mt += g->t[i];
+        mb += g->b[i];
     }
-    double den = g->n * stt - st * st;
-    return den > 0 ? (g->n * stb - st * sb) / den * 60.0 : 0;
+    mt /= g->n;
+    mb /= g->n;
+    double stt = 0, stb = 0;
+    for (int i = 0; i < g->n; i++) {
+        stt += (g->t[i] - mt) * (g->t[i] - mt);
+        stb += (g->t[i] - mt) * (g->b[i] - mb);
+    }
+    return stt > 0 ? stb / stt * 60.0 : 0;
 }
 
 /* Builds a snapshot (the caller frees snap->list), leaving out `skip`. */
@@ -125,23 +131,58 @@ static int admit(host_t *h, const char *name, size_t len, const session_t *skip,
 
 /* The system holds limit_sessions: the policy's on_session_open may make
  * room (act.drop); its answer is kept for the on_open that follows. */
+static void pending_clear(host_t *h)
+{
+    free(h->pending.name);
+    h->pending.name = NULL;
+}
+
 static bool on_full(void *ud, engine_t *e, const void *name, size_t len)
 {
-    (void)e;
     host_t *h = ud;
-    free(h->pending.name);
+    pending_clear(h);
+    if (h->degraded)
+        return false; /* built-in limits: no admission by policy */
+    uint32_t before = engine_session_count(e);
+    int rc = admit(h, name, len, NULL, &h->pending.lim, &h->pending.strategy);
+    /* The decision holds only for the on_open that follows at once, which
+     * happens only if room was made. */
+    if (rc == 2 || engine_session_count(e) >= before)
+        return false;
     h->pending.name = malloc(len ? len : 1);
     if (!h->pending.name)
         return false;
     memcpy(h->pending.name, name, len);
     h->pending.len = len;
-    h->pending.rc = admit(h, name, len, NULL, &h->pending.lim, &h->pending.strategy);
-    return h->pending.rc != 2;
+    h->pending.rc = rc;
+    return true;
+}
+
+/* Limits from on_session_open's table: what it left out comes from the
+ * policy's limits, as if it had said only what differs. */
+static void merge_limits(host_t *h, session_t *s, session_limits_t lim, int strategy)
+{
+    if (policy_apply_limits(h->policy, s) != 0)
+        builtin_limits(s);
+    session_limits_t now = s->limits;
+    if (lim.bytes)
+        now.bytes = lim.bytes;
+    if (lim.entries)
+        now.entries = lim.entries;
+    if (strategy >= 0)
+        session_set_strategy(s, (evict_kind)strategy);
+    session_set_limits(s, now);
 }
 
 static bool on_open(void *ud, engine_t *e, session_t *s)
 {
+    (void)e;
     host_t *h = ud;
+    if (h->degraded) {
+        pending_clear(h);
+        builtin_limits(s);
+        return true;
+    }
     session_limits_t lim = {0};
     int strategy = -1;
     int rc;
@@ -155,20 +196,14 @@ static bool on_open(void *ud, engine_t *e, session_t *s)
         rc = admit(h, s->name, s->name_len, s, &lim, &strategy);
         h->opening = NULL;
     }
-    free(h->pending.name);
-    h->pending.name = NULL;
+    pending_clear(h);
     if (rc == 2)
         return false;
-    if (rc == 1) {
-        session_set_limits(s, lim);
-        session_set_strategy(s, strategy < 0 ? EVICT_CUSTOM : (evict_kind)strategy);
-        return true;
-    }
-    if (h->degraded) {
-        builtin_limits(s);
-        return true;
-    }
-    return policy_open_session(h->policy, e, s);
+    if (rc == 1)
+        merge_limits(h, s, lim, strategy);
+    else if (policy_apply_limits(h->policy, s) != 0)
+        builtin_limits(s); /* the limits function failed: never unlimited */
+    return true;
 }
 
 static void on_drop(void *ud, engine_t *e, session_t *s)
@@ -304,10 +339,12 @@ static void record_growth(host_t *h, double t)
                st.process.allocated > st.bytes ? (double)(st.process.allocated - st.bytes) : 0);
 }
 
-static void log_action(host_t *h, const policy_action_t *a)
+/* Moves the action (and its name) into the log. */
+static void log_action(host_t *h, policy_action_t *a)
 {
     policy_actions_t *log = &h->log;
     if (log->len == HOST_ACTION_LOG) {
+        free(log->items[0].session);
         memmove(log->items, log->items + 1, (log->len - 1) * sizeof(*log->items));
         log->len--;
     }
@@ -320,11 +357,12 @@ static void log_action(host_t *h, const policy_action_t *a)
         log->cap = cap;
     }
     log->items[log->len++] = *a;
+    a->session = NULL;
 }
 
 static void apply(host_t *h, policy_action_t *a)
 {
-    session_t *s = a->has_session ? engine_find(h->engine, a->session, strlen(a->session)) : NULL;
+    session_t *s = a->has_session ? engine_find(h->engine, a->session, a->session_len) : NULL;
     switch (a->op) {
     case POLICY_ALERT:
         a->alert.time_ms = engine_now(h->engine);
@@ -446,7 +484,8 @@ int host_reload(host_t *h, const char *path, char *err, size_t errlen)
     policy_get_info(next, &in);
     engine_set_limits(h->engine, in.system_bytes, in.system_sessions);
     for (session_t *s = engine_next(h->engine, NULL); s; s = engine_next(h->engine, s))
-        policy_open_session(next, h->engine, s);
+        if (policy_apply_limits(next, s) != 0)
+            builtin_limits(s);
     h->next_sample = engine_now(h->engine) + interval_ms(h);
     return 0;
 }

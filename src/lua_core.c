@@ -230,7 +230,7 @@ static void push_action(lua_State *L, const policy_action_t *a)
     lua_pushstring(L, action_names[a->op]);
     lua_setfield(L, -2, "op");
     if (a->has_session) {
-        lua_pushstring(L, a->session);
+        lua_pushlstring(L, a->session, a->session_len);
         lua_setfield(L, -2, "session");
     }
     switch (a->op) {

@@ -542,10 +542,8 @@ static void hook_failed(policy_t *p, const char *what)
     lua_settop(p->L, 0);
 }
 
-bool policy_open_session(void *ud, engine_t *e, session_t *s)
+int policy_apply_limits(policy_t *p, session_t *s)
 {
-    (void)e;
-    policy_t *p = ud;
     session_limits_t lim;
     int strategy;
     char err[512];
@@ -553,11 +551,11 @@ bool policy_open_session(void *ud, engine_t *e, session_t *s)
         p->info.hook_errors++;
         snprintf(p->last_error, sizeof(p->last_error), "%s", err);
         p->info.last_error = p->last_error;
-        return true;
+        return -1;
     }
     session_set_limits(s, lim);
     session_set_strategy(s, strategy < 0 ? EVICT_CUSTOM : (evict_kind)strategy);
-    return true;
+    return 0;
 }
 
 static void set_number(lua_State *L, const char *field, double v)
@@ -629,14 +627,14 @@ void policy_configure(policy_t *p, engine_config_t *cfg)
         cfg->chooser = policy_choose;
         cfg->chooser_ud = p;
     }
-    cfg->on_open = policy_open_session;
-    cfg->on_open_ud = p;
 }
 
 /* --- hooks --------------------------------------------------------------- */
 
 void policy_actions_free(policy_actions_t *a)
 {
+    for (size_t i = 0; i < a->len; i++)
+        free(a->items[i].session);
     free(a->items);
     *a = (policy_actions_t){0};
 }
@@ -758,10 +756,22 @@ static int take_records(lua_State *L, int idx, policy_actions_t *out)
         for (size_t k = 0; k < sizeof(op_names) / sizeof(op_names[0]); k++)
             if (strcmp(op, op_names[k]) == 0)
                 a->op = (policy_op)k;
+        /* out->len counts this item once it owns its name, so an error
+         * below leaves nothing half-built behind. */
         lua_getfield(L, r, "session");
-        a->has_session = lua_isstring(L, -1);
+        a->has_session = lua_type(L, -1) == LUA_TSTRING;
+        if (a->has_session) {
+            size_t len;
+            const char *name = lua_tolstring(L, -1, &len);
+            a->session = malloc(len + 1);
+            if (!a->session)
+                return -1;
+            memcpy(a->session, name, len);
+            a->session[len] = '\0';
+            a->session_len = len;
+        }
+        out->len++;
         lua_pop(L, 1);
-        copy_field(L, r, "session", a->session, sizeof(a->session));
         copy_field(L, r, "kind", a->alert.kind, sizeof(a->alert.kind));
         copy_field(L, r, "message", a->alert.message, sizeof(a->alert.message));
         copy_field(L, r, "session", a->alert.session, sizeof(a->alert.session));
@@ -783,7 +793,6 @@ static int take_records(lua_State *L, int idx, policy_actions_t *out)
         if (lua_istable(L, -1))
             read_limits(L, &a->limits, &a->strategy);
         lua_settop(L, r - 1);
-        out->len++;
     }
     return 0;
 }

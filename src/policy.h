@@ -81,11 +81,13 @@ typedef enum policy_op {
     POLICY_DENY_WRITES, POLICY_SET_LIMITS, POLICY_LOG,
 } policy_op;
 
-/* One recorded action. Strings are truncated copies. */
+/* One recorded action. The session name is an exact copy; the other
+ * strings are truncated copies. policy_actions_free frees the names. */
 typedef struct policy_action {
     policy_op op;
     bool has_session;
-    char session[ALERT_SESSION_MAX];
+    char *session;                 /* malloc'd, exact bytes (may hold NUL) */
+    size_t session_len;
     alert_t alert;                 /* POLICY_ALERT; the host sets the time */
     uint64_t bytes;                /* POLICY_EVICT: free this many, or */
     double to;                     /* down to this fraction of limit_bytes */
@@ -123,10 +125,9 @@ int policy_on_session_open(policy_t *p, const char *name, size_t len,
  * state. Returns 0, or -1 with err set (on_reload failed). */
 int policy_take_state(policy_t *to, policy_t *from, char *err, size_t errlen);
 
-/* An engine_open_fn: gives a new session the policy's limits and
- * strategy (ud is the policy). A limits function that fails leaves the
- * engine's defaults in place and counts a hook error. */
-bool policy_open_session(void *ud, engine_t *e, session_t *s);
+/* Gives a session the policy's limits and strategy. Returns 0, or -1 when
+ * the limits function failed (counted as a hook error; nothing applied). */
+int policy_apply_limits(policy_t *p, session_t *s);
 
 /* An evict_chooser_fn calling the policy's eviction function with the
  * candidates (tables: key, bytes, idle, age, hits, frequency, ttl; times in
@@ -134,8 +135,8 @@ bool policy_open_session(void *ud, engine_t *e, session_t *s);
  * else, or an error, is -1 (the engine falls back to LRU). */
 int policy_choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n);
 
-/* Fills the engine configuration the policy asks for: system limits,
- * strategy or chooser, and the session-open hook. */
+/* Fills the engine configuration the policy asks for: system limits, and
+ * the strategy or chooser. */
 void policy_configure(policy_t *p, engine_config_t *cfg);
 
 #endif
