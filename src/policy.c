@@ -19,6 +19,8 @@
 #define DEFAULT_INSTR_BUDGET 10000000u
 #define HOOK_STEP 1000
 #define LOADED_KEY "policyd.loaded"
+#define FROZEN_KEY "policyd.frozen"   /* read-only proxies, weak keys */
+#define NEXT_KEY "policyd.next"
 #define MAX_POLICY_FILE (1u << 20)
 
 struct policy {
@@ -101,21 +103,108 @@ static int budget_call(policy_t *p, int nargs, int nresults)
 
 static int no_new_globals(lua_State *L)
 {
-    return luaL_error(L, "assignment to undeclared global '%s' (policies may not "
-                         "create globals; use local)", luaL_tolstring(L, 2, NULL));
+    return luaL_error(L, "assignment to global '%s' (policies may not create or "
+                         "change globals; use local)", luaL_tolstring(L, 2, NULL));
 }
 
-/* rawset, except on the globals table. */
+static bool is_frozen(lua_State *L, int idx)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, FROZEN_KEY);
+    lua_pushvalue(L, idx);
+    bool frozen = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    return frozen;
+}
+
+static int frozen_write(lua_State *L)
+{
+    return luaL_error(L, "libraries and policyd helpers are read-only in a policy");
+}
+
+/* __pairs of a proxy: iterate the real table. */
+static int frozen_pairs(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(2)); /* next */
+    lua_pushvalue(L, lua_upvalueindex(1)); /* the real table */
+    lua_pushnil(L);
+    return 3;
+}
+
+/* __call of a proxy of a callable table: call the real one. */
+static int frozen_call(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_replace(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* Gives the table at idx the metatable of a read-only view of `real`
+ * (idx and real may be the same table only when it is kept empty). */
+static void make_view(lua_State *L, int idx, int real, lua_CFunction on_write)
+{
+    idx = lua_absindex(L, idx);
+    real = lua_absindex(L, real);
+    lua_createtable(L, 0, 5);
+    lua_pushvalue(L, real);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, on_write);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushvalue(L, real);
+    lua_getfield(L, LUA_REGISTRYINDEX, NEXT_KEY);
+    lua_pushcclosure(L, frozen_pairs, 2);
+    lua_setfield(L, -2, "__pairs");
+    if (luaL_getmetafield(L, real, "__call") != LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, real);
+        lua_pushcclosure(L, frozen_call, 1);
+        lua_setfield(L, -2, "__call");
+    }
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, idx);
+    lua_getfield(L, LUA_REGISTRYINDEX, FROZEN_KEY);
+    lua_pushvalue(L, idx);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+/* Replaces the table at the top with a read-only proxy of it, so a policy
+ * cannot change what the host and its helpers rely on. */
+static void freeze_top(lua_State *L)
+{
+    lua_newtable(L);
+    make_view(L, -1, -2, frozen_write);
+    lua_remove(L, -2);
+}
+
+/* rawset, except on the globals and on read-only proxies. */
 static int sandbox_rawset(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_checkany(L, 2);
     luaL_checkany(L, 3);
-    lua_pushglobaltable(L);
-    if (lua_rawequal(L, 1, -1))
-        return no_new_globals(L);
+    if (is_frozen(L, 1))
+        return luaL_error(L, "rawset: this table is read-only in a policy");
     lua_settop(L, 3);
     lua_rawset(L, 1);
+    return 1;
+}
+
+/* setmetatable, refusing finalizers: __gc would run outside any hook's
+ * instruction budget (during collection, or when the state closes). */
+static int sandbox_setmetatable(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int t = lua_type(L, 2);
+    luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+        return luaL_error(L, "cannot change a protected metatable");
+    if (t == LUA_TTABLE && lua_getfield(L, 2, "__gc") != LUA_TNIL)
+        return luaL_error(L, "__gc finalizers are not allowed in a policy");
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
     return 1;
 }
 
@@ -190,6 +279,8 @@ static int sandbox_require(lua_State *L)
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         lua_pushboolean(L, 1);
+    } else if (lua_istable(L, -1) && strncmp(name, "policyd", 7) == 0) {
+        freeze_top(L); /* the host trusts these: nobody may change them */
     }
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, name);
@@ -217,6 +308,8 @@ static int sandbox_setup(lua_State *L)
     lua_setglobal(L, "load");
     lua_pushcfunction(L, sandbox_rawset);
     lua_setglobal(L, "rawset");
+    lua_pushcfunction(L, sandbox_setmetatable);
+    lua_setglobal(L, "setmetatable");
     lua_pushcfunction(L, sandbox_require);
     lua_setglobal(L, "require");
     lua_getglobal(L, LUA_STRLIBNAME);
@@ -231,14 +324,50 @@ static int sandbox_setup(lua_State *L)
     lua_pop(L, 1);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
-    /* No new globals, and the guard cannot be removed. */
+    lua_createtable(L, 0, 1); /* proxies, weakly keyed */
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, FROZEN_KEY);
+    lua_getglobal(L, "next");
+    lua_setfield(L, LUA_REGISTRYINDEX, NEXT_KEY);
+
+    /* Globals move to a hidden table; the global table stays empty with a
+     * read-only view of it, so a policy can neither create a global nor
+     * replace one (require, type, pairs...) that the host's helpers use.
+     * The libraries become read-only views too. */
+    lua_newtable(L);
+    int hidden = lua_gettop(L);
     lua_pushglobaltable(L);
-    lua_createtable(L, 0, 2);
-    lua_pushcfunction(L, no_new_globals);
-    lua_setfield(L, -2, "__newindex");
+    int globals = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, globals)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, hidden);
+    }
+    static const char *const frozen_libs[] = {
+        LUA_STRLIBNAME, LUA_TABLIBNAME, LUA_MATHLIBNAME, LUA_UTF8LIBNAME, NULL,
+    };
+    for (const char *const *lib = frozen_libs; *lib; lib++) {
+        lua_getfield(L, hidden, *lib);
+        freeze_top(L);
+        lua_setfield(L, hidden, *lib);
+        lua_pushnil(L);
+        lua_setfield(L, globals, *lib);
+    }
+    for (lua_pushnil(L); lua_next(L, hidden); lua_pop(L, 1)) {
+        lua_pushvalue(L, -2);
+        lua_pushnil(L);
+        lua_rawset(L, globals);
+    }
+    make_view(L, globals, hidden, no_new_globals);
+    /* Strings' metatable (methods such as s:rep) stays out of reach. */
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
-    lua_setmetatable(L, -2);
     return 0;
 }
 
@@ -631,6 +760,13 @@ void policy_configure(policy_t *p, engine_config_t *cfg)
 
 /* --- hooks --------------------------------------------------------------- */
 
+/* Drops the actions past `len` (a hook that failed after recording). */
+static void actions_truncate(policy_actions_t *a, size_t len)
+{
+    while (a->len > len)
+        free(a->items[--a->len].session);
+}
+
 void policy_actions_free(policy_actions_t *a)
 {
     for (size_t i = 0; i < a->len; i++)
@@ -684,6 +820,21 @@ static void push_snapshot(lua_State *L, const policy_snapshot_t *snap)
     lua_setfield(L, -2, "sessions");
 }
 
+static int snapshot_fn(lua_State *L)
+{
+    push_snapshot(L, lua_touserdata(L, 1));
+    return 1;
+}
+
+/* Pushes the snapshot; building it may run out of the state's memory, so
+ * it runs protected. On failure the error message is pushed instead. */
+static bool push_snapshot_protected(lua_State *L, const policy_snapshot_t *snap)
+{
+    lua_pushcfunction(L, snapshot_fn);
+    lua_pushlightuserdata(L, (void *)snap);
+    return lua_pcall(L, 1, 1, 0) == LUA_OK;
+}
+
 /* Pushes the hook `name` of the policy table, or returns false (nothing
  * pushed) when the policy has none. */
 static bool push_hook(policy_t *p, const char *name)
@@ -734,7 +885,8 @@ static const char *const op_names[] = {
     [POLICY_SET_LIMITS] = "set_limits", [POLICY_LOG] = "log",
 };
 
-/* Appends the records at `idx` (checked by policyd.act) to out. */
+/* Appends the records at `idx` (checked by policyd.act) to out. Runs
+ * protected (see take_records_protected): reading may allocate. */
 static int take_records(lua_State *L, int idx, policy_actions_t *out)
 {
     lua_Integer n = luaL_len(L, idx);
@@ -797,23 +949,42 @@ static int take_records(lua_State *L, int idx, policy_actions_t *out)
     return 0;
 }
 
+static int take_records_fn(lua_State *L)
+{
+    policy_actions_t *out = lua_touserdata(L, 2);
+    if (take_records(L, 1, out) != 0)
+        return luaL_error(L, "out of memory recording actions");
+    return 0;
+}
+
 /* Calls the hook with the nargs arguments above it and act appended. On
- * success appends its records to out and leaves the hook's result on the
- * stack; on failure leaves the error message. */
+ * success appends its records to out, keeps act.state (a hook may have
+ * replaced the table), and leaves the hook's results on the stack; on
+ * failure leaves the error message. */
 static int call_with_act(policy_t *p, int nargs, int nresults, policy_actions_t *out)
 {
     lua_State *L = p->L;
     int hook = lua_gettop(L) - nargs;
     if (push_act(p) != 0)
         return -1;
-    /* hook args act records -> records hook args act */
+    /* hook args act records -> records act hook args act */
     lua_rotate(L, hook, 1);
+    lua_pushvalue(L, -1);
+    lua_rotate(L, hook + 1, 1);
     int rc = budget_call(p, nargs + 1, nresults);
-    /* records results-or-error */
-    if (rc == LUA_OK && take_records(L, hook, out) != 0) {
-        lua_pushliteral(L, "out of memory recording actions");
-        rc = LUA_ERRMEM;
+    /* records act results-or-error */
+    if (rc == LUA_OK) {
+        lua_getfield(L, hook + 1, "state");
+        if (lua_istable(L, -1))
+            lua_rawseti(L, LUA_REGISTRYINDEX, p->state_ref);
+        else
+            lua_pop(L, 1);
+        lua_pushcfunction(L, take_records_fn);
+        lua_pushvalue(L, hook);
+        lua_pushlightuserdata(L, out);
+        rc = lua_pcall(L, 2, 0, 0);
     }
+    lua_remove(L, hook);
     lua_remove(L, hook);
     return rc == LUA_OK ? 0 : -1;
 }
@@ -824,10 +995,14 @@ int policy_on_sample(policy_t *p, const policy_snapshot_t *snap,
     lua_State *L = p->L;
     if (!push_hook(p, "on_sample"))
         return 1;
-    push_snapshot(L, snap);
+    if (!push_snapshot_protected(L, snap)) {
+        snprintf(err, errlen, "on_sample: %s", lua_tostring(L, -1));
+        hook_failed(p, "on_sample");
+        return -1;
+    }
     size_t before = out->len;
     if (call_with_act(p, 1, 0, out) != 0) {
-        out->len = before;
+        actions_truncate(out, before);
         snprintf(err, errlen, "on_sample: %s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
         hook_failed(p, "on_sample");
         return -1;
@@ -845,10 +1020,14 @@ int policy_on_session_open(policy_t *p, const char *name, size_t len,
     if (!push_hook(p, "on_session_open"))
         return 0;
     lua_pushlstring(L, name, len);
-    push_snapshot(L, snap);
+    if (!push_snapshot_protected(L, snap)) {
+        snprintf(err, errlen, "on_session_open: %s", lua_tostring(L, -1));
+        hook_failed(p, "on_session_open");
+        return -1;
+    }
     size_t before = out->len;
     if (call_with_act(p, 2, 2, out) != 0) {
-        out->len = before;
+        actions_truncate(out, before);
         snprintf(err, errlen, "on_session_open: %s",
                  lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
         hook_failed(p, "on_session_open");
@@ -876,7 +1055,7 @@ int policy_on_session_open(policy_t *p, const char *name, size_t len,
             }
         }
         if (rc != 1) {
-            out->len = before;
+            actions_truncate(out, before);
             snprintf(err, errlen, "on_session_open: %s",
                      lua_tostring(L, -1) ? lua_tostring(L, -1) : "invalid limits");
             hook_failed(p, "on_session_open");
@@ -887,11 +1066,25 @@ int policy_on_session_open(policy_t *p, const char *name, size_t len,
     return rc;
 }
 
-/* Copies plain data (strings, numbers, booleans, tables of them) from the
- * value at `idx` in `from` onto `to`'s stack; anything else becomes nil.
- * Depth-limited, so a cycle cannot recurse forever. */
-static void copy_value(lua_State *from, int idx, lua_State *to, int depth)
+/* Copying act.state into a new state on reload: plain data only, depth
+ * and size bounded, shared tables copied once (a memo in `to`), and run
+ * protected, since it allocates in `to`. */
+#define COPY_MAX_DEPTH 32
+#define COPY_MAX_VALUES 1000000
+
+typedef struct copy_ctx {
+    lua_State *from;
+    int memo;     /* index in `to` of {from-pointer -> copied table} */
+    long values;
+} copy_ctx_t;
+
+static void copy_value(copy_ctx_t *c, int idx, lua_State *to, int depth)
 {
+    lua_State *from = c->from;
+    if (++c->values > COPY_MAX_VALUES)
+        luaL_error(to, "act.state is too large to carry over (over %d values)", COPY_MAX_VALUES);
+    if (!lua_checkstack(to, 4) || !lua_checkstack(from, 4))
+        luaL_error(to, "act.state is too deep to carry over");
     switch (lua_type(from, idx)) {
     case LUA_TBOOLEAN:
         lua_pushboolean(to, lua_toboolean(from, idx));
@@ -904,40 +1097,63 @@ static void copy_value(lua_State *from, int idx, lua_State *to, int depth)
         return;
     case LUA_TSTRING: {
         size_t len;
-        const char *s = lua_tolstring(from, idx, &len);
-        lua_pushlstring(to, s, len);
+        const char *str = lua_tolstring(from, idx, &len);
+        lua_pushlstring(to, str, len);
         return;
     }
     case LUA_TTABLE:
-        if (depth < 32) {
-            idx = lua_absindex(from, idx);
-            lua_newtable(to);
-            lua_pushnil(from);
-            while (lua_next(from, idx)) {
-                copy_value(from, -2, to, depth + 1);
-                copy_value(from, -1, to, depth + 1);
-                if (lua_isnil(to, -2))
-                    lua_pop(to, 2);
-                else
-                    lua_rawset(to, -3);
-                lua_pop(from, 1);
-            }
-            return;
-        }
         break;
     default:
-        break;
+        lua_pushnil(to);
+        return;
     }
-    lua_pushnil(to);
+    if (depth >= COPY_MAX_DEPTH)
+        luaL_error(to, "act.state is nested more than %d deep", COPY_MAX_DEPTH);
+    idx = lua_absindex(from, idx);
+    lua_pushlightuserdata(to, (void *)lua_topointer(from, idx));
+    if (lua_rawget(to, c->memo) == LUA_TTABLE)
+        return; /* already copied: keep the sharing (and cycles) */
+    lua_pop(to, 1);
+    lua_newtable(to);
+    lua_pushlightuserdata(to, (void *)lua_topointer(from, idx));
+    lua_pushvalue(to, -2);
+    lua_rawset(to, c->memo);
+    lua_pushnil(from);
+    while (lua_next(from, idx)) {
+        copy_value(c, -2, to, depth + 1);
+        copy_value(c, -1, to, depth + 1);
+        if (lua_isnil(to, -2) || lua_isnil(to, -1))
+            lua_pop(to, 2);
+        else
+            lua_rawset(to, -3);
+        lua_pop(from, 1);
+    }
+}
+
+/* to: (from, lightuserdata) -> the copy of from's top value. */
+static int copy_fn(lua_State *L)
+{
+    copy_ctx_t c = {.from = lua_touserdata(L, 1)};
+    lua_newtable(L);
+    c.memo = lua_gettop(L);
+    copy_value(&c, -1, L, 0);
+    return 1;
 }
 
 int policy_take_state(policy_t *to, policy_t *from, char *err, size_t errlen)
 {
     lua_State *L = to->L;
-    lua_rawgeti(from->L, LUA_REGISTRYINDEX, from->state_ref);
     bool hook = push_hook(to, "on_reload");
-    copy_value(from->L, -1, L, 0);
+    lua_rawgeti(from->L, LUA_REGISTRYINDEX, from->state_ref);
+    lua_pushcfunction(L, copy_fn);
+    lua_pushlightuserdata(L, from->L);
+    int rc = lua_pcall(L, 1, 1, 0);
     lua_pop(from->L, 1);
+    if (rc != LUA_OK) {
+        snprintf(err, errlen, "%s: %s", to->path, lua_tostring(L, -1));
+        lua_settop(L, 0);
+        return -1;
+    }
     if (!hook) {
         lua_rawseti(L, LUA_REGISTRYINDEX, to->state_ref);
         return 0;
