@@ -2,18 +2,12 @@
 -- engine stays whole and keeps enforcing its limits.
 local testing = require "policyd.testing"
 
-local files = {}
-local function engine_with(body)
-  local path = os.tmpname() .. ".lua"
-  local f = assert(io.open(path, "w"))
-  f:write(body)
-  f:close()
-  files[#files + 1] = path
-  return testing.engine { policy = path }
+local function engine_with(source)
+  return testing.engine { policy = testing.policy_file(source) }
 end
 
 describe("a misbehaving hook", function()
-  after_each(function() for _, p in ipairs(files) do os.remove(p) end end)
+  after_each(testing.remove_policy_files)
 
   it("building a 1 GB string gets a Lua memory error, counted", function()
     local e = engine_with([[

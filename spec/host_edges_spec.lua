@@ -1,15 +1,7 @@
 -- Edges of the policy host found in review, kept fixed.
 local testing = require "policyd.testing"
 
-local files = {}
-local function policy(body)
-  local path = os.tmpname() .. ".lua"
-  local f = assert(io.open(path, "w"))
-  f:write(body)
-  f:close()
-  files[#files + 1] = path
-  return path
-end
+local policy = testing.policy_file
 
 local function kinds(e)
   local list = {}
@@ -18,7 +10,7 @@ local function kinds(e)
 end
 
 describe("the policy host", function()
-  after_each(function() for _, p in ipairs(files) do os.remove(p) end end)
+  after_each(testing.remove_policy_files)
 
   it("keeps an act.state the hook replaced", function()
     local e = testing.engine { policy = policy([[

@@ -1,15 +1,7 @@
 -- What POLICY INFO reports, and the built-in limits of a degraded policy.
 local testing = require "policyd.testing"
 
-local files = {}
-local function policy_file(body)
-  local path = os.tmpname() .. ".lua"
-  local f = assert(io.open(path, "w"))
-  f:write(body)
-  f:close()
-  files[#files + 1] = path
-  return path
-end
+local policy_file = testing.policy_file
 
 local function sha256sum(path)
   local p = assert(io.popen("sha256sum " .. path))
@@ -19,7 +11,7 @@ local function sha256sum(path)
 end
 
 describe("policy info", function()
-  after_each(function() for _, p in ipairs(files) do os.remove(p) end end)
+  after_each(testing.remove_policy_files)
 
   it("names the file and its sha256 as loaded", function()
     local e = testing.engine { policy = "policies/lru.lua" }

@@ -2,17 +2,9 @@
 -- when it is loaded. Each case writes a small policy and loads it with the
 -- real policy host.
 local core = require "policyd.core"
+local testing = require "policyd.testing"
 
-local files = {}
-
-local function policy_file(body)
-  local path = os.tmpname() .. ".lua"
-  local f = assert(io.open(path, "w"))
-  f:write(body)
-  f:close()
-  files[#files + 1] = path
-  return path
-end
+local policy_file = testing.policy_file
 
 local function load_error(body, opts)
   local path = policy_file(body)
@@ -24,9 +16,7 @@ end
 local valid = 'return { limits = { bytes = "10MB", entries = 20 } }\n'
 
 describe("the policy sandbox", function()
-  teardown(function()
-    for _, path in ipairs(files) do os.remove(path) end
-  end)
+  teardown(testing.remove_policy_files)
 
   it("loads a valid policy and reports what it set", function()
     local p = assert(core.policy(policy_file(valid)))

@@ -51,6 +51,29 @@ function testing.engine(opts)
   return setmetatable({ core = e }, Engine)
 end
 
+-- testing.policy_file(source) -> the path of a temporary policy file
+-- holding source, for specs that write the policy they test.
+-- testing.remove_policy_files() removes every one made so far.
+local made = {}
+
+function testing.policy_file(source)
+  local base = os.tmpname() -- creates the file base; it goes too
+  local path = base .. ".lua"
+  local f = assert(io.open(path, "w"))
+  f:write(source)
+  f:close()
+  made[#made + 1] = base
+  made[#made + 1] = path
+  return path
+end
+
+function testing.remove_policy_files()
+  for i = #made, 1, -1 do
+    os.remove(made[i])
+    made[i] = nil
+  end
+end
+
 function Engine:session(name)
   return setmetatable({ engine = self.core, name = name }, Session)
 end
