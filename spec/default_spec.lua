@@ -11,12 +11,7 @@ local function default_with_system(bytes)
   f:close()
   local patched, n = text:gsub("local SYSTEM_BYTES = 150 %* MB", "local SYSTEM_BYTES = " .. bytes)
   assert(n == 1, "default.lua no longer defines SYSTEM_BYTES")
-  patched = patched:gsub('system = { bytes = SYSTEM_BYTES', 'system = { bytes = SYSTEM_BYTES')
-  local path = os.tmpname() .. ".lua"
-  f = assert(io.open(path, "w"))
-  f:write(patched)
-  f:close()
-  return path
+  return testing.policy_file(patched)
 end
 
 local function alerts_of(e, kind)
@@ -88,8 +83,7 @@ describe("policies/default.lua", function()
 end)
 
 describe("policies/default.lua, system rules", function()
-  local paths = {}
-  after_each(function() for _, p in ipairs(paths) do os.remove(p) end end)
+  after_each(testing.remove_policy_files)
 
   it("warns when the sessions hold over 90% of the system budget", function()
     local e = testing.engine { policy = "policies/default.lua" }
@@ -113,8 +107,7 @@ describe("policies/default.lua, system rules", function()
 
   it("over budget: a critical alert, a purge, and sessions shed to 80%", function()
     local budget = 2 * MB
-    paths[#paths + 1] = default_with_system(budget)
-    local e = testing.engine { policy = paths[#paths] }
+    local e = testing.engine { policy = default_with_system(budget) }
     local value = ("x"):rep(100 * 1024)
     for i = 1, 19 do e:session("s" .. (i % 3)):set("k" .. i, value) end
     assert.is_true(e:info().bytes <= budget)

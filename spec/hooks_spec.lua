@@ -46,18 +46,8 @@ local RECORDING = [=[
   on_sample = function(snap, act) record(snap, act) end,
 ]=]
 
-local files, engines = {}, {}
-
-local function policy_file(body)
-  local base = os.tmpname()
-  local path = base .. ".lua"
-  local f = assert(io.open(path, "w"))
-  f:write(body)
-  f:close()
-  files[#files + 1] = base
-  files[#files + 1] = path
-  return path
-end
+local engines = {}
+local policy_file = testing.policy_file
 
 -- An engine running the policy `body`; closed after the test.
 local function engine(body)
@@ -162,8 +152,8 @@ end
 
 after_each(function()
   for _, e in ipairs(engines) do e:close() end
-  for _, path in ipairs(files) do os.remove(path) end
-  engines, files = {}, {}
+  testing.remove_policy_files()
+  engines = {}
 end)
 
 describe("on_sample", function()

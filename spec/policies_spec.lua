@@ -108,12 +108,9 @@ describe("policies/custom.lua", function()
   end)
 
   it("falls back to LRU when the chooser fails, and counts it", function()
-    local path = os.tmpname() .. ".lua"
-    local f = assert(io.open(path, "w"))
-    f:write('return { limits = { entries = 2 }, eviction = function(c) error("boom") end }\n')
-    f:close()
-    local e = testing.engine { policy = path }
-    os.remove(path)
+    local e = testing.engine { policy = testing.policy_file(
+      'return { limits = { entries = 2 }, eviction = function(c) error("boom") end }\n') }
+    testing.remove_policy_files()
     local s = e:session("alice")
     s:set("a", "1"); s:set("b", "2"); s:set("c", "3")
     assert.is_false(s:exists("a"))
