@@ -251,7 +251,8 @@ int evict_set_kind(session_t *s, evict_kind kind)
     return 0;
 }
 
-void evict_candidate_fill(session_t *s, uint32_t id, evict_candidate_t *c)
+/* Fills *c with what a chooser sees of entry id. */
+static void evict_candidate_fill(session_t *s, uint32_t id, evict_candidate_t *c)
 {
     entry_t *e = ent(s, id);
     uint32_t now = now_tick(s);

@@ -91,9 +91,6 @@ uint32_t evict_victim(struct session *s);
  * or -1 (out of memory; the old strategy is kept). */
 int evict_set_kind(struct session *s, evict_kind kind);
 
-/* Fills *c with what a chooser would see of entry id. */
-void evict_candidate_fill(struct session *s, uint32_t id, evict_candidate_t *c);
-
 /* Samples up to n distinct entries uniformly at random into c; returns how
  * many (all of them when the session holds n or fewer). */
 size_t evict_sample(struct session *s, evict_candidate_t *c, size_t n);

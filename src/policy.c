@@ -752,10 +752,6 @@ void policy_configure(policy_t *p, engine_config_t *cfg)
     cfg->limit_bytes = p->info.system_bytes;
     cfg->limit_sessions = p->info.system_sessions;
     cfg->strategy = p->info.strategy < 0 ? EVICT_CUSTOM : (evict_kind)p->info.strategy;
-    if (p->info.strategy < 0) {
-        cfg->chooser = policy_choose;
-        cfg->chooser_ud = p;
-    }
 }
 
 /* --- hooks --------------------------------------------------------------- */

@@ -135,8 +135,8 @@ int policy_apply_limits(policy_t *p, session_t *s);
  * else, or an error, is -1 (the engine falls back to LRU). */
 int policy_choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n);
 
-/* Fills the engine configuration the policy asks for: system limits, and
- * the strategy or chooser. */
+/* Fills the engine configuration the policy asks for: system limits and
+ * the strategy for new sessions (the host plugs in the chooser). */
 void policy_configure(policy_t *p, engine_config_t *cfg);
 
 #endif

@@ -848,6 +848,29 @@ static void test_sparse_ids(void)
     engine_destroy(e);
 }
 
+/* FLUSHALL: every entry of every session goes; the sessions and their
+ * limits stay, and the bytes are exact (zero). */
+static void test_flush_all(void)
+{
+    engine_t *e = make_engine();
+    session_t *a = open_session(e, "a"), *b = open_session(e, "b");
+    session_set_limits(b, (session_limits_t){.entries = 7});
+    for (int i = 0; i < 100; i++) {
+        char key[8];
+        int n = snprintf(key, sizeof(key), "k%d", i);
+        REQUIRE(session_set(a, key, (size_t)n, "v", 1, 0, 0, NULL, NULL) == PD_OK);
+        REQUIRE(session_set(b, key, (size_t)n, "v", 1, 0, 0, NULL, NULL) == PD_OK);
+    }
+    engine_flush_all(e);
+    CHECK_EQ_U(engine_session_count(e), 2);
+    CHECK_EQ_U(session_entries(a) + session_entries(b), 0);
+    CHECK_EQ_U(engine_bytes(e), 0);
+    CHECK_EQ_U(b->limits.entries, 7);
+    CHECK(session_set(a, K("x"), K("y"), 0, 0, NULL, NULL) == PD_OK);
+    check_exact(e);
+    engine_destroy(e);
+}
+
 int main(void)
 {
     test_set_get();
@@ -859,5 +882,6 @@ int main(void)
     test_clear_drop();
     test_name_of_key();
     test_sparse_ids();
+    test_flush_all();
     return check_done();
 }
