@@ -22,10 +22,9 @@ test: deps
 	cd build-test && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 run: build
-	@echo "policyd: the engine library and its tests are built (build/)."
-	@echo "policyd: the daemon (build/policyd) comes with the daemon issue;"
-	@echo "policyd: until then, 'make test' runs the engine's suites and"
-	@echo "policyd: 'make bench' prints the engine's micro-benchmark."
+	@echo "policyd: serving on 127.0.0.1:7379 with policies/default.lua;"
+	@echo "policyd: connect with: redis-cli -p 7379   (stop: Ctrl-C; reload: kill -HUP)"
+	build/policyd --policy policies/default.lua --port 7379
 
 bench: build
 	@tools/deps.sh redis-server

@@ -286,6 +286,7 @@ bool host_degraded(const host_t *h) { return h->degraded; }
 const policy_actions_t *host_actions(const host_t *h) { return &h->log; }
 int64_t host_next_sample(const host_t *h) { return h->next_sample; }
 const char *host_refusal(const host_t *h) { return h->refusal; }
+double host_session_growth(const session_t *s) { return growth_slope(s->user); }
 
 void host_get_info(const host_t *h, host_info_t *out)
 {

@@ -75,6 +75,9 @@ int64_t host_next_sample(const host_t *h);
  * the old policy kept. */
 int host_reload(host_t *h, const char *path, char *err, size_t errlen);
 
+/* A session's growth rate (bytes per minute) as of the last sample. */
+double host_session_growth(const session_t *s);
+
 /* Why the policy refused the last session it refused. */
 const char *host_refusal(const host_t *h);
 

@@ -1,5 +1,6 @@
 /* policyd: the command line.
  *
+ *   policyd --policy FILE [--port N] [--bind ADDR]   run the daemon
  *   policyd --check FILE           load and validate a policy file
  *   policyd lua SCRIPT [ARGS...]   run a Lua 5.4 script with policyd.core
  *   policyd-lua SCRIPT [ARGS...]   the same (a link to this binary)
@@ -8,9 +9,10 @@
  * The Lua mode exists so busted can run policy specs against the real
  * engine: `.busted` names build/policyd-lua as busted's interpreter, and
  * `policyd.core` is compiled in, so Debian's jemalloc (initial-exec TLS, not
- * loadable into a stock lua5.4) is already in the process. The daemon
- * itself arrives with its own issue. */
+ * loadable into a stock lua5.4) is already in the process. */
 #include <libgen.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,19 +21,24 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "engine.h"
+#include "host.h"
 #include "lua_core.h"
 #include "policy.h"
+#include "server.h"
 
 #define POLICYD_VERSION "0.1.0"
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: policyd --check FILE           load and validate a policy\n"
+            "usage: policyd --policy FILE [--port N] [--bind ADDR]\n"
+            "                                      run the daemon (default 127.0.0.1:7379)\n"
+            "       policyd --check FILE           load and validate a policy\n"
             "       policyd lua SCRIPT [ARGS...]   run a Lua script with policyd.core\n"
             "       policyd --version\n"
             "       policyd --help\n"
-            "(the daemon, policyd --policy FILE, is not built yet)\n");
+            "Reload the policy with SIGHUP; stop with SIGTERM or SIGINT.\n");
 }
 
 static int traceback(lua_State *L)
@@ -135,6 +142,99 @@ static int check_policy(const char *path)
     return 0;
 }
 
+/* --- the daemon ---------------------------------------------------------- */
+
+#define TICK_MS 100
+#define EXPIRE_PER_TICK 200
+
+typedef struct daemon_state {
+    uv_loop_t *loop;
+    engine_t *engine;
+    host_t *host;
+    server_t *server;
+    const char *policy_path;
+    uv_timer_t tick;
+    uv_signal_t sigint, sigterm, sighup;
+} daemon_state_t;
+
+/* Every tick: a bounded active-expiry step, and the sample when it is due. */
+static void on_tick(uv_timer_t *t)
+{
+    daemon_state_t *d = t->data;
+    engine_expire_step(d->engine, EXPIRE_PER_TICK);
+    if (engine_now(d->engine) >= host_next_sample(d->host))
+        host_sample(d->host);
+}
+
+static void on_stop(uv_signal_t *sig, int signum)
+{
+    daemon_state_t *d = sig->data;
+    fprintf(stderr, "level=info msg=\"stopping\" signal=%d\n", signum);
+    server_close(d->server);
+    uv_close((uv_handle_t *)&d->tick, NULL);
+    uv_close((uv_handle_t *)&d->sigint, NULL);
+    uv_close((uv_handle_t *)&d->sigterm, NULL);
+    uv_close((uv_handle_t *)&d->sighup, NULL);
+}
+
+static void on_hup(uv_signal_t *sig, int signum)
+{
+    (void)signum;
+    daemon_state_t *d = sig->data;
+    char err[1024];
+    if (host_reload(d->host, d->policy_path, err, sizeof(err)) == 0)
+        fprintf(stderr, "level=info msg=\"policy reloaded\" path=%s\n", d->policy_path);
+    else
+        fprintf(stderr, "level=error msg=\"policy reload failed, old policy kept\" error=\"%s\"\n",
+                err);
+}
+
+static int run_daemon(const char *policy_path, server_config_t *scfg)
+{
+    char err[1024];
+    daemon_state_t d = {.policy_path = policy_path, .loop = uv_default_loop()};
+    d.host = host_create(policy_path, 0, err, sizeof(err));
+    if (!d.host) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    engine_config_t cfg = {.seed = (uint64_t)uv_hrtime()};
+    host_configure(d.host, &cfg);
+    d.engine = engine_create(&cfg);
+    if (!d.engine) {
+        fprintf(stderr, "policyd: cannot create the engine\n");
+        host_destroy(d.host);
+        return 1;
+    }
+    host_attach(d.host, d.engine);
+    d.server = server_create(d.loop, d.engine, d.host, scfg, err, sizeof(err));
+    if (!d.server) {
+        fprintf(stderr, "policyd: %s\n", err);
+        engine_destroy(d.engine);
+        host_destroy(d.host);
+        return 1;
+    }
+    uv_timer_init(d.loop, &d.tick);
+    d.tick.data = &d;
+    uv_timer_start(&d.tick, on_tick, TICK_MS, TICK_MS);
+    uv_signal_t *sigs[] = {&d.sigint, &d.sigterm, &d.sighup};
+    int nums[] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(d.loop, sigs[i]);
+        sigs[i]->data = &d;
+        uv_signal_start(sigs[i], nums[i] == SIGHUP ? on_hup : on_stop, nums[i]);
+    }
+    fprintf(stderr, "level=info msg=\"listening\" addr=%s:%d policy=%s\n",
+            scfg->bind ? scfg->bind : "127.0.0.1", scfg->port ? scfg->port : 7379, policy_path);
+    uv_run(d.loop, UV_RUN_DEFAULT);
+    server_free(d.server);
+    engine_destroy(d.engine);
+    host_destroy(d.host);
+    uv_loop_close(d.loop);
+    fprintf(stderr, "level=info msg=\"stopped\"\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char *name = strrchr(argv[0], '/');
@@ -145,6 +245,21 @@ int main(int argc, char **argv)
         return run_lua(argc - 2, argv + 2, argv[0]);
     if (argc == 3 && strcmp(argv[1], "--check") == 0)
         return check_policy(argv[2]);
+    const char *policy_path = NULL;
+    server_config_t scfg = {0};
+    int i = 1;
+    for (; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--policy") == 0)
+            policy_path = argv[i + 1];
+        else if (strcmp(argv[i], "--port") == 0)
+            scfg.port = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--bind") == 0)
+            scfg.bind = argv[i + 1];
+        else
+            break;
+    }
+    if (policy_path && i == argc && scfg.port >= 0 && scfg.port < 65536)
+        return run_daemon(policy_path, &scfg);
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("policyd %s\n", POLICYD_VERSION);
         return 0;

@@ -1,0 +1,320 @@
+/* server: see server.h. */
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+
+#define DEFAULT_MAX_CLIENTS 10000
+#define DEFAULT_MAX_QUERY (64u << 20)
+#define DEFAULT_MAX_OUTPUT (64u << 20)
+#define READ_CHUNK (16u << 10)
+
+struct server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    engine_t *engine;
+    host_t *host;
+    server_config_t cfg;
+    size_t clients;
+    client_t *all;     /* a list, to close them all on shutdown */
+    bool closing;
+};
+
+struct client {
+    uv_tcp_t handle;
+    server_t *srv;
+    client_t *prev, *next;
+    char *query;       /* unparsed input */
+    size_t qlen, qcap;
+    resp_parser_t parser;
+    char **argv;       /* the command being run */
+    size_t *lens;
+    size_t argv_cap;
+    resp_buf_t out;    /* replies not handed to libuv yet */
+    size_t pending;    /* bytes handed to libuv, not yet written */
+    int proto;
+    bool closing;
+};
+
+typedef struct write_req {
+    uv_write_t req;
+    resp_buf_t buf;
+} write_req_t;
+
+resp_buf_t *client_out(client_t *c) { return &c->out; }
+int client_proto(const client_t *c) { return c->proto; }
+engine_t *client_engine(const client_t *c) { return c->srv->engine; }
+host_t *client_host(const client_t *c) { return c->srv->host; }
+
+static void on_closed(uv_handle_t *h)
+{
+    client_t *c = h->data;
+    server_t *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->all = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->clients--;
+    resp_parser_free(&c->parser);
+    resp_buf_free(&c->out);
+    free(c->query);
+    free(c->argv);
+    free(c->lens);
+    free(c);
+}
+
+static void client_drop(client_t *c)
+{
+    if (uv_is_closing((uv_handle_t *)&c->handle))
+        return;
+    c->closing = true;
+    uv_read_stop((uv_stream_t *)&c->handle);
+    uv_close((uv_handle_t *)&c->handle, on_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    client_drop(req->handle->data);
+    free(req);
+}
+
+/* Closes once everything handed to libuv is written. */
+static void client_finish(client_t *c)
+{
+    if (uv_is_closing((uv_handle_t *)&c->handle))
+        return;
+    uv_read_stop((uv_stream_t *)&c->handle);
+    uv_shutdown_t *req = malloc(sizeof(*req));
+    if (!req || uv_shutdown(req, (uv_stream_t *)&c->handle, on_shutdown) != 0) {
+        free(req);
+        client_drop(c);
+    }
+}
+
+void client_close_after_reply(client_t *c)
+{
+    c->closing = true;
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    write_req_t *w = (write_req_t *)req;
+    client_t *c = req->handle->data;
+    c->pending -= w->buf.len;
+    resp_buf_free(&w->buf);
+    free(w);
+    if (status < 0)
+        client_drop(c);
+}
+
+/* Hands the replies written so far to libuv in one write. */
+static void flush(client_t *c)
+{
+    if (c->out.len == 0 || uv_is_closing((uv_handle_t *)&c->handle))
+        return;
+    write_req_t *w = malloc(sizeof(*w));
+    if (!w) {
+        client_drop(c);
+        return;
+    }
+    w->buf = c->out;
+    c->out = (resp_buf_t){0};
+    c->pending += w->buf.len;
+    uv_buf_t b = uv_buf_init(w->buf.data, (unsigned)w->buf.len);
+    if (uv_write(&w->req, (uv_stream_t *)&c->handle, &b, 1, on_written) != 0) {
+        c->pending -= w->buf.len;
+        resp_buf_free(&w->buf);
+        free(w);
+        client_drop(c);
+        return;
+    }
+    /* A client that does not read its replies is let go, not buffered for. */
+    if (c->pending > c->srv->cfg.max_output)
+        client_drop(c);
+}
+
+static bool ensure_argv(client_t *c, size_t argc)
+{
+    if (argc <= c->argv_cap)
+        return true;
+    char **argv = realloc(c->argv, argc * sizeof(*argv));
+    if (!argv)
+        return false;
+    c->argv = argv;
+    size_t *lens = realloc(c->lens, argc * sizeof(*lens));
+    if (!lens)
+        return false;
+    c->lens = lens;
+    c->argv_cap = argc;
+    return true;
+}
+
+static void process(client_t *c)
+{
+    size_t off = 0;
+    while (!c->closing) {
+        size_t used = 0;
+        char *cmd = c->query + off;
+        resp_result r = resp_parse(&c->parser, cmd, c->qlen - off, &used);
+        if (r == RESP_PROTOCOL_ERROR) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "ERR %s", c->parser.error);
+            resp_error(&c->out, msg);
+            c->closing = true;
+            break;
+        }
+        off += used;
+        if (r == RESP_INCOMPLETE)
+            break;
+        if (!ensure_argv(c, c->parser.argc)) {
+            client_drop(c);
+            return;
+        }
+        for (size_t i = 0; i < c->parser.argc; i++) {
+            c->argv[i] = cmd + c->parser.argv[i].off;
+            c->lens[i] = c->parser.argv[i].len;
+        }
+        commands_execute(c, c->parser.argc, c->argv, c->lens);
+    }
+    memmove(c->query, c->query + off, c->qlen - off);
+    c->qlen -= off;
+    if (c->qlen > c->srv->cfg.max_query) {
+        resp_error(&c->out, "ERR Protocol error: query buffer over its limit");
+        c->closing = true;
+    }
+    flush(c);
+    if (c->closing)
+        client_finish(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    client_t *c = h->data;
+    if (c->qcap - c->qlen < READ_CHUNK) {
+        size_t cap = c->qcap ? c->qcap * 2 : 2 * READ_CHUNK;
+        char *q = realloc(c->query, cap);
+        if (!q) {
+            *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */
+            return;
+        }
+        c->query = q;
+        c->qcap = cap;
+    }
+    *buf = uv_buf_init(c->query + c->qlen, (unsigned)(c->qcap - c->qlen));
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    client_t *c = stream->data;
+    if (nread < 0) {
+        client_drop(c);
+        return;
+    }
+    c->qlen += (size_t)nread;
+    process(c);
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    server_t *s = listener->data;
+    if (status < 0)
+        return;
+    client_t *c = calloc(1, sizeof(*c));
+    if (!c || uv_tcp_init(s->loop, &c->handle) != 0) {
+        free(c);
+        return;
+    }
+    c->handle.data = c;
+    c->srv = s;
+    c->proto = 2;
+    resp_parser_init(&c->parser, NULL);
+    c->next = s->all;
+    if (s->all)
+        s->all->prev = c;
+    s->all = c;
+    s->clients++;
+    if (uv_accept(listener, (uv_stream_t *)&c->handle) != 0) {
+        client_drop(c);
+        return;
+    }
+    if (s->clients > s->cfg.max_clients) {
+        resp_error(&c->out, "ERR max number of clients reached");
+        flush(c);
+        client_finish(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->handle, 1);
+    uv_read_start((uv_stream_t *)&c->handle, on_alloc, on_read);
+}
+
+server_t *server_create(uv_loop_t *loop, engine_t *e, host_t *h, const server_config_t *cfg,
+                        char *err, size_t errlen)
+{
+    server_t *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->loop = loop;
+    s->engine = e;
+    s->host = h;
+    s->cfg = *cfg;
+    if (!s->cfg.bind)
+        s->cfg.bind = "127.0.0.1";
+    if (!s->cfg.port)
+        s->cfg.port = 7379;
+    if (!s->cfg.max_clients)
+        s->cfg.max_clients = DEFAULT_MAX_CLIENTS;
+    if (!s->cfg.max_query)
+        s->cfg.max_query = DEFAULT_MAX_QUERY;
+    if (!s->cfg.max_output)
+        s->cfg.max_output = DEFAULT_MAX_OUTPUT;
+    struct sockaddr_storage addr;
+    int rc = uv_ip4_addr(s->cfg.bind, s->cfg.port, (struct sockaddr_in *)&addr);
+    if (rc != 0)
+        rc = uv_ip6_addr(s->cfg.bind, s->cfg.port, (struct sockaddr_in6 *)&addr);
+    if (rc == 0)
+        rc = uv_tcp_init(loop, &s->listener);
+    if (rc == 0) {
+        s->listener.data = s;
+        rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0);
+        if (rc == 0)
+            rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
+        if (rc != 0)
+            uv_close((uv_handle_t *)&s->listener, NULL);
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", s->cfg.bind, s->cfg.port,
+                 uv_strerror(rc));
+        if (uv_is_closing((uv_handle_t *)&s->listener))
+            uv_run(loop, UV_RUN_NOWAIT); /* let the close complete */
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void server_close(server_t *s)
+{
+    if (s->closing)
+        return;
+    s->closing = true;
+    uv_close((uv_handle_t *)&s->listener, NULL);
+    for (client_t *c = s->all; c; c = c->next) {
+        flush(c);
+        client_finish(c);
+    }
+}
+
+void server_free(server_t *s)
+{
+    free(s);
+}

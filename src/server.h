@@ -1,0 +1,48 @@
+/* server: the daemon's network side on libuv. TCP connections feed the
+ * RESP parser; each complete command runs on the loop (commands.c); the
+ * replies of one read are written together. A client over its query or
+ * output limit, or one that sends a protocol error, is disconnected; no
+ * other client notices. */
+#ifndef POLICYD_SERVER_H
+#define POLICYD_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "engine.h"
+#include "host.h"
+#include "resp.h"
+
+typedef struct server server_t;
+typedef struct client client_t;
+
+typedef struct server_config {
+    const char *bind;      /* default 127.0.0.1 */
+    int port;              /* default 7379 */
+    size_t max_clients;    /* default 10,000 */
+    size_t max_query;      /* bytes of unparsed input per client; 64 MiB */
+    size_t max_output;     /* bytes of unsent replies per client; 64 MiB */
+} server_config_t;
+
+/* Listens on cfg's address. NULL with a message in err. */
+server_t *server_create(uv_loop_t *loop, engine_t *e, host_t *h, const server_config_t *cfg,
+                        char *err, size_t errlen);
+
+/* Stops accepting and closes every client once its replies are sent; the
+ * loop ends when the last handle is closed. */
+void server_close(server_t *s);
+
+/* Frees the server after the loop has ended. */
+void server_free(server_t *s);
+
+/* For commands: where replies go, and the connection's state. */
+resp_buf_t *client_out(client_t *c);
+int client_proto(const client_t *c);
+engine_t *client_engine(const client_t *c);
+host_t *client_host(const client_t *c);
+/* Sends what is written so far, then closes (QUIT, protocol errors). */
+void client_close_after_reply(client_t *c);
+
+#endif
