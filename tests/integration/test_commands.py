@@ -1,0 +1,125 @@
+"""Command semantics against the real daemon, with python3-redis."""
+import time
+
+import pytest
+import redis
+
+
+def test_set_get_and_options(r):
+    assert r.set("a:k", "v") is True
+    assert r.get("a:k") == "v"
+    assert r.set("a:k", "w", nx=True) is None
+    assert r.set("a:new", "w", xx=True) is None
+    assert r.set("a:k", "w", xx=True, get=True) == "v"
+    assert r.get("a:k") == "w"
+    assert r.set("a:t", "v", ex=100) is True
+    assert 99 <= r.ttl("a:t") <= 100
+    assert r.set("a:t", "v2", keepttl=True) is True
+    assert r.ttl("a:t") > 0
+    assert r.set("a:t", "v3") is True
+    assert r.ttl("a:t") == -1
+    assert r.ttl("a:missing") == -2
+    with pytest.raises(redis.ResponseError, match="invalid expire time"):
+        r.set("a:k", "v", ex=0)
+    with pytest.raises(redis.ResponseError, match="syntax error"):
+        r.execute_command("SET", "a:k", "v", "BOGUS")
+
+
+def test_expire_family(r):
+    r.set("b:k", "v")
+    assert r.expire("b:k", 100) is True
+    assert 99_000 <= r.pttl("b:k") <= 100_000
+    assert r.persist("b:k") is True
+    assert r.persist("b:k") is False
+    assert r.pexpire("b:k", 50) is True
+    time.sleep(0.2)
+    assert r.get("b:k") is None
+    assert r.expire("b:missing", 10) is False
+    r.set("b:k2", "v")
+    assert r.expireat("b:k2", int(time.time()) + 100) is True
+    assert 95 <= r.ttl("b:k2") <= 100
+    assert r.setex("b:k3", 100, "v") is True and r.ttl("b:k3") > 0
+    assert r.psetex("b:k4", 100_000, "v") is True and r.pttl("b:k4") > 0
+
+
+def test_strings(r):
+    assert r.incr("c:n") == 1
+    assert r.incrby("c:n", 41) == 42
+    assert r.decr("c:n") == 41
+    assert r.decrby("c:n", 1) == 40
+    r.set("c:s", "abc")
+    with pytest.raises(redis.ResponseError, match="not an integer"):
+        r.incr("c:s")
+    r.set("c:max", str(2**63 - 1))
+    with pytest.raises(redis.ResponseError, match="overflow"):
+        r.incr("c:max")
+    assert r.append("c:s", "def") == 6
+    assert r.strlen("c:s") == 6
+    assert r.getset("c:s", "x") == "abcdef"
+    assert r.getdel("c:s") == "x"
+    assert r.get("c:s") is None
+    assert r.setnx("c:s", "1") is True and r.setnx("c:s", "2") is False
+    assert r.mget("c:s", "c:none", "c:n") == ["1", None, "40"]
+    assert r.exists("c:s", "c:n", "c:none") == 2
+    assert r.touch("c:s", "c:none") == 1
+    assert r.type("c:s") == "string" and r.type("c:none") == "none"
+    assert r.delete("c:s", "c:n", "c:none") == 2
+
+
+def test_sessions_are_isolated_and_exact(r):
+    r.set("alice:x", "1")
+    r.set("bob:x", "2")
+    r.set("{carol}:x", "3")
+    assert r.get("alice:x") == "1" and r.get("bob:x") == "2"
+    assert r.execute_command("SESSION", "LIST") == ["alice", "bob", "carol"]
+    info = r.execute_command("SESSION", "INFO", "alice")
+    fields = dict(zip(info[::2], info[1::2]))
+    assert list(fields) == ["name", "bytes", "arena_bytes", "entries", "limit_bytes",
+                            "limit_entries", "strategy", "hits", "misses", "evictions",
+                            "expirations", "growth_bytes_per_min", "idle_seconds",
+                            "age_seconds", "writes_denied"]
+    assert fields["bytes"] == fields["arena_bytes"] and int(fields["bytes"]) > 0
+    assert fields["limit_entries"] == 20 and fields["strategy"] == "lru"
+    assert r.execute_command("SESSION", "DROP", "alice") == 1
+    assert r.execute_command("SESSION", "DROP", "alice") == 0
+    assert r.get("alice:x") is None and r.get("bob:x") == "2"
+    with pytest.raises(redis.ResponseError, match="no such session"):
+        r.execute_command("SESSION", "INFO", "alice")
+
+
+def test_budget_evicts_oldest(r):
+    for i in range(25):
+        r.set(f"dave:k{i}", "v")
+    assert r.get("dave:k0") is None
+    assert r.get("dave:k24") == "v"
+    assert r.dbsize() == 20
+
+
+def test_policy_info_and_reload(r, tmp_path):
+    info = r.execute_command("POLICY", "INFO")
+    fields = dict(zip(info[::2], info[1::2]))
+    assert fields["path"] == "policies/default.lua"
+    assert len(fields["sha256"]) == 64
+    assert r.execute_command("POLICY", "RELOAD") == "OK"
+    bad = tmp_path / "bad.lua"
+    bad.write_text("return {\n  limits = {\n}")
+    with pytest.raises(redis.ResponseError, match=r"policy: .*bad\.lua:3:"):
+        r.execute_command("POLICY", "RELOAD", str(bad))
+    fields = dict(zip(*[iter(r.execute_command("POLICY", "INFO"))] * 2))
+    assert fields["path"] == "policies/default.lua"
+    assert fields["reloads"] == 1 and fields["reload_failures"] == 1
+
+
+def test_misc(r):
+    assert r.ping() is True
+    assert r.echo("hi") == "hi"
+    secs, usecs = r.time()
+    assert abs(secs - time.time()) < 5
+    assert r.execute_command("SELECT", 0) is True  # redis-py maps +OK to True
+    with pytest.raises(redis.ResponseError, match="out of range"):
+        r.execute_command("SELECT", 1)
+    with pytest.raises(redis.ResponseError, match="unknown command"):
+        r.execute_command("NOPE")
+    with pytest.raises(redis.ResponseError, match="wrong number of arguments"):
+        r.execute_command("GET")
+    assert isinstance(r.execute_command("ALERTS"), list)
