@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alerts.h"
 
@@ -632,6 +633,287 @@ static void cmd_alerts(client_t *c, size_t argc, char **argv, const size_t *lens
     free(recent);
 }
 
+/* --- keys ------------------------------------------------------------------ */
+
+/* A Redis glob's character class at p[*pi] == '['; on a match *pi moves
+ * past the ']'. An unterminated class matches '[' literally. */
+static bool class_match(const char *p, size_t plen, size_t *pi, char ch)
+{
+    size_t i = *pi + 1;
+    bool neg = i < plen && p[i] == '^';
+    i += neg;
+    bool hit = false;
+    size_t start = i;
+    while (i < plen && (p[i] != ']' || i == start)) {
+        char lo = p[i];
+        if (lo == '\\' && i + 1 < plen)
+            lo = p[++i];
+        if (i + 2 < plen && p[i + 1] == '-' && p[i + 2] != ']') {
+            char hi = p[i + 2];
+            if (lo > hi) {
+                char t = lo;
+                lo = hi;
+                hi = t;
+            }
+            hit |= ch >= lo && ch <= hi;
+            i += 3;
+        } else {
+            hit |= ch == lo;
+            i++;
+        }
+    }
+    if (i >= plen) /* unterminated */
+        return ch == '[' ? (++*pi, true) : false;
+    *pi = i + 1;
+    return hit != neg;
+}
+
+/* Redis's glob (* ? [class] \escape), matched with one backtrack point per
+ * star, so no pattern can take exponential time. */
+static bool glob_match(const char *p, size_t plen, const char *s, size_t slen)
+{
+    size_t pi = 0, si = 0, star = SIZE_MAX, star_s = 0;
+    while (si < slen) {
+        if (pi < plen) {
+            char c = p[pi];
+            if (c == '*') {
+                star = ++pi;
+                star_s = si;
+                continue;
+            }
+            if (c == '?') {
+                pi++;
+                si++;
+                continue;
+            }
+            if (c == '[') {
+                size_t at = pi;
+                if (class_match(p, plen, &at, s[si])) {
+                    pi = at;
+                    si++;
+                    continue;
+                }
+            } else {
+                size_t adv = 1;
+                if (c == '\\' && pi + 1 < plen) {
+                    c = p[pi + 1];
+                    adv = 2;
+                }
+                if (c == s[si]) {
+                    pi += adv;
+                    si++;
+                    continue;
+                }
+            }
+        }
+        if (star == SIZE_MAX)
+            return false;
+        pi = star;
+        si = ++star_s;
+    }
+    while (pi < plen && p[pi] == '*')
+        pi++;
+    return pi == plen;
+}
+
+typedef struct key_list {
+    resp_buf_t buf;       /* the matching keys, as bulk strings */
+    size_t n;
+    const char *pattern;  /* NULL: every key */
+    size_t plen;
+    bool none;            /* TYPE other than string: nothing matches */
+} key_list_t;
+
+static void collect_key(void *ud, session_t *s, const unsigned char *key, size_t klen)
+{
+    (void)s;
+    key_list_t *k = ud;
+    if (k->none || (k->pattern && !glob_match(k->pattern, k->plen, (const char *)key, klen)))
+        return;
+    if (resp_bulk(&k->buf, key, klen) == 0)
+        k->n++;
+}
+
+/* SCAN cursor [MATCH pattern] [COUNT n] [TYPE string] */
+static void cmd_scan(client_t *c, size_t argc, char **argv, const size_t *lens)
+{
+    long long count = 10;
+    char *end;
+    char num[24];
+    snprintf(num, sizeof(num), "%.*s", (int)(lens[1] < 23 ? lens[1] : 23), argv[1]);
+    unsigned long long ucursor = strtoull(num, &end, 10);
+    if (*end || lens[1] == 0 || lens[1] > 20) {
+        resp_error(client_out(c), "ERR invalid cursor");
+        return;
+    }
+    key_list_t k = {0};
+    for (size_t i = 2; i < argc; i += 2) {
+        if (i + 1 >= argc) {
+            resp_error(client_out(c), "ERR syntax error");
+            return;
+        }
+        if (arg_is(argv[i], lens[i], "MATCH")) {
+            k.pattern = argv[i + 1];
+            k.plen = lens[i + 1];
+        } else if (arg_is(argv[i], lens[i], "COUNT")) {
+            if (!arg_ll(argv[i + 1], lens[i + 1], &count) || count < 1) {
+                resp_error(client_out(c), count < 1 ? "ERR syntax error"
+                                                    : "ERR value is not an integer or out of range");
+                return;
+            }
+        } else if (arg_is(argv[i], lens[i], "TYPE")) {
+            k.none = !arg_is(argv[i + 1], lens[i + 1], "string"); /* only strings exist */
+        } else {
+            resp_error(client_out(c), "ERR syntax error");
+            return;
+        }
+    }
+    uint64_t next = engine_scan(client_engine(c), ucursor, (size_t)count, collect_key, &k);
+    char cur[24];
+    int n = snprintf(cur, sizeof(cur), "%llu", (unsigned long long)next);
+    resp_array(client_out(c), 2);
+    resp_bulk(client_out(c), cur, (size_t)n);
+    resp_array(client_out(c), k.n);
+    if (k.buf.len && resp_append_raw(client_out(c), k.buf.data, k.buf.len) != 0)
+        client_close_after_reply(c);
+    resp_buf_free(&k.buf);
+}
+
+/* KEYS pattern: every matching key, in one reply (as Redis, O(n)). */
+static void cmd_keys(client_t *c, size_t argc, char **argv, const size_t *lens)
+{
+    (void)argc;
+    key_list_t k = {.pattern = argv[1], .plen = lens[1]};
+    uint64_t cursor = 0;
+    do
+        cursor = engine_scan(client_engine(c), cursor, 1024, collect_key, &k);
+    while (cursor);
+    resp_array(client_out(c), k.n);
+    if (k.buf.len && resp_append_raw(client_out(c), k.buf.data, k.buf.len) != 0)
+        client_close_after_reply(c);
+    resp_buf_free(&k.buf);
+}
+
+/* --- connection ------------------------------------------------------------- */
+
+/* HELLO [protover [SETNAME name]] */
+static void cmd_hello(client_t *c, size_t argc, char **argv, const size_t *lens)
+{
+    long long proto = client_proto(c);
+    size_t i = 1;
+    if (argc > 1) {
+        if (!arg_ll(argv[1], lens[1], &proto) || proto < 2 || proto > 3) {
+            resp_error(client_out(c), "NOPROTO unsupported protocol version");
+            return;
+        }
+        i = 2;
+    }
+    for (; i < argc; i++) {
+        if (arg_is(argv[i], lens[i], "SETNAME") && i + 1 < argc) {
+            if (client_set_name(c, argv[i + 1], lens[i + 1]) != 0) {
+                resp_error(client_out(c), "ERR out of memory");
+                return;
+            }
+            i++;
+        } else {
+            resp_error(client_out(c), "ERR syntax error in HELLO option");
+            return;
+        }
+    }
+    client_set_proto(c, (int)proto);
+    resp_map(client_out(c), 7, (int)proto);
+    field_str(c, "server", "policyd", 7);
+    field_str(c, "version", "0.1.0", 5);
+    field_int(c, "proto", proto);
+    field_int(c, "id", (long long)client_id(c));
+    field_str(c, "mode", "standalone", 10);
+    field_str(c, "role", "master", 6);
+    resp_bulk(client_out(c), "modules", 7);
+    resp_array(client_out(c), 0);
+}
+
+/* CLIENT ID | SETNAME name | GETNAME */
+static void cmd_client(client_t *c, size_t argc, char **argv, const size_t *lens)
+{
+    if (argc == 2 && arg_is(argv[1], lens[1], "ID")) {
+        resp_integer(client_out(c), (long long)client_id(c));
+    } else if (argc == 2 && arg_is(argv[1], lens[1], "GETNAME")) {
+        const char *name = client_name(c);
+        if (name)
+            resp_bulk(client_out(c), name, strlen(name));
+        else
+            resp_null(client_out(c), client_proto(c));
+    } else if (argc == 3 && arg_is(argv[1], lens[1], "SETNAME")) {
+        if (memchr(argv[2], ' ', lens[2]) || memchr(argv[2], '\n', lens[2]))
+            resp_error(client_out(c), "ERR Client names cannot contain spaces, newlines or special characters.");
+        else if (client_set_name(c, argv[2], lens[2]) != 0)
+            resp_error(client_out(c), "ERR out of memory");
+        else
+            resp_simple(client_out(c), "OK");
+    } else {
+        resp_error(client_out(c), "ERR syntax error: CLIENT ID | SETNAME name | GETNAME");
+    }
+}
+
+/* INFO [section]: Redis's sections where they make sense, plus policy and
+ * sessions, as "field:value" lines. */
+static void cmd_info(client_t *c, size_t argc, char **argv, const size_t *lens)
+{
+    engine_t *e = client_engine(c);
+    engine_stats_t st;
+    engine_stats(e, false, &st);
+    uint64_t hits = 0, misses = 0, evicted = 0, expired = 0, expires = 0;
+    for (session_t *s = engine_next(e, NULL); s; s = engine_next(e, s)) {
+        hits += s->counters.hits;
+        misses += s->counters.misses;
+        evicted += s->counters.evictions;
+        expired += s->counters.expirations;
+        expires += s->expiry.len;
+    }
+    host_info_t hi;
+    host_get_info(client_host(c), &hi);
+    server_t *srv = client_server(c);
+    resp_buf_t b = {0};
+    char line[512];
+    bool all = argc < 2;
+#define SECTION(name) (all || arg_is(argv[1], lens[1], name) || arg_is(argv[1], lens[1], "all"))
+#define LINE(...) do { int n_ = snprintf(line, sizeof(line), __VA_ARGS__); \
+        resp_append_raw(&b, line, (size_t)(n_ < (int)sizeof(line) ? n_ : (int)sizeof(line) - 1)); } while (0)
+    if (SECTION("server")) {
+        LINE("# Server\r\nredis_version:7.0.0\r\npolicyd_version:0.1.0\r\nredis_mode:standalone\r\n");
+        LINE("process_id:%ld\r\ntcp_port:%d\r\nuptime_in_seconds:%lld\r\n\r\n", (long)getpid(),
+             server_port(srv), (long long)(((int64_t)uv_now(uv_default_loop()) - server_started_ms(srv)) / 1000));
+    }
+    if (SECTION("clients"))
+        LINE("# Clients\r\nconnected_clients:%zu\r\n\r\n", server_clients(srv));
+    if (SECTION("memory")) {
+        LINE("# Memory\r\nused_memory:%zu\r\nused_memory_rss:%zu\r\nsession_bytes:%llu\r\n",
+             st.process.allocated, st.process.resident, (unsigned long long)st.bytes);
+        LINE("maxmemory:%llu\r\nmaxmemory_policy:policyd\r\nmem_allocator:jemalloc\r\n\r\n",
+             (unsigned long long)st.limit_bytes);
+    }
+    if (SECTION("stats")) {
+        LINE("# Stats\r\nkeyspace_hits:%llu\r\nkeyspace_misses:%llu\r\nevicted_keys:%llu\r\n"
+             "expired_keys:%llu\r\n\r\n", (unsigned long long)hits, (unsigned long long)misses,
+             (unsigned long long)evicted, (unsigned long long)expired);
+    }
+    if (SECTION("keyspace") && st.entries)
+        LINE("# Keyspace\r\ndb0:keys=%llu,expires=%llu,avg_ttl=0\r\n\r\n",
+             (unsigned long long)st.entries, (unsigned long long)expires);
+    if (SECTION("policy")) {
+        LINE("# Policy\r\npolicy_path:%s\r\npolicy_sha256:%s\r\npolicy_reloads:%llu\r\n", hi.path,
+             hi.sha256, (unsigned long long)hi.reloads);
+        LINE("policy_reload_failures:%llu\r\npolicy_hook_errors:%llu\r\npolicy_degraded:%d\r\n\r\n",
+             (unsigned long long)hi.reload_failures, (unsigned long long)hi.hook_errors, hi.degraded);
+    }
+    if (SECTION("sessions"))
+        LINE("# Sessions\r\nsessions:%u\r\nlimit_sessions:%u\r\n\r\n", st.sessions, st.limit_sessions);
+#undef LINE
+#undef SECTION
+    resp_bulk(client_out(c), b.data ? b.data : "", b.len);
+    resp_buf_free(&b);
+}
+
 static const command_t commands[] = {
     {"ping", -1, cmd_ping},     {"echo", 2, cmd_echo},       {"quit", -1, cmd_quit},
     {"select", 2, cmd_select},  {"get", 2, cmd_get},         {"set", -3, cmd_set},
@@ -647,6 +929,8 @@ static const command_t commands[] = {
     {"strlen", 2, cmd_strlen},  {"touch", -2, cmd_touch},    {"type", 2, cmd_type},
     {"flushall", -1, cmd_flushall}, {"flushdb", -1, cmd_flushall}, {"time", 1, cmd_time},
     {"policy", -2, cmd_policy}, {"alerts", -1, cmd_alerts},
+    {"scan", -2, cmd_scan},     {"keys", 2, cmd_keys},       {"hello", -1, cmd_hello},
+    {"client", -2, cmd_client}, {"info", -1, cmd_info},
 };
 
 void commands_execute(client_t *c, size_t argc, char **argv, const size_t *lens)

@@ -313,6 +313,7 @@ static int line(resp_buf_t *b, char prefix, const char *s)
     return 0;
 }
 
+int resp_append_raw(resp_buf_t *b, const void *data, size_t len) { return put(b, data, len); }
 int resp_simple(resp_buf_t *b, const char *s) { return line(b, '+', s); }
 int resp_error(resp_buf_t *b, const char *msg) { return line(b, '-', msg); }
 int resp_integer(resp_buf_t *b, long long v) { return header(b, ':', v); }

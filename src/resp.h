@@ -56,6 +56,9 @@ typedef struct resp_buf {
 
 void resp_buf_free(resp_buf_t *b);
 
+/* Appends bytes as they are (already encoded replies, or text). */
+int resp_append_raw(resp_buf_t *b, const void *data, size_t len);
+
 int resp_simple(resp_buf_t *b, const char *s);              /* +s */
 int resp_error(resp_buf_t *b, const char *msg);             /* -msg ("ERR ...") */
 int resp_integer(resp_buf_t *b, long long v);               /* :v */

@@ -21,6 +21,8 @@ struct server {
     size_t clients;
     client_t *all;     /* a list, to close them all on shutdown */
     bool closing;
+    uint64_t next_id;
+    int64_t started_ms;
 };
 
 struct client {
@@ -37,6 +39,8 @@ struct client {
     size_t pending;    /* bytes handed to libuv, not yet written */
     int proto;
     bool closing;
+    uint64_t id;
+    char *name;
 };
 
 typedef struct write_req {
@@ -45,6 +49,25 @@ typedef struct write_req {
 } write_req_t;
 
 resp_buf_t *client_out(client_t *c) { return &c->out; }
+void client_set_proto(client_t *c, int proto) { c->proto = proto; }
+uint64_t client_id(const client_t *c) { return c->id; }
+const char *client_name(const client_t *c) { return c->name; }
+server_t *client_server(const client_t *c) { return c->srv; }
+size_t server_clients(const server_t *s) { return s->clients; }
+int server_port(const server_t *s) { return s->cfg.port; }
+int64_t server_started_ms(const server_t *s) { return s->started_ms; }
+
+int client_set_name(client_t *c, const char *name, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    free(c->name);
+    c->name = copy;
+    return 0;
+}
 int client_proto(const client_t *c) { return c->proto; }
 engine_t *client_engine(const client_t *c) { return c->srv->engine; }
 host_t *client_host(const client_t *c) { return c->srv->host; }
@@ -65,6 +88,7 @@ static void on_closed(uv_handle_t *h)
     free(c->query);
     free(c->argv);
     free(c->lens);
+    free(c->name);
     free(c);
 }
 
@@ -235,6 +259,7 @@ static void on_connection(uv_stream_t *listener, int status)
     c->handle.data = c;
     c->srv = s;
     c->proto = 2;
+    c->id = ++s->next_id;
     resp_parser_init(&c->parser, NULL);
     c->next = s->all;
     if (s->all)
@@ -264,6 +289,7 @@ server_t *server_create(uv_loop_t *loop, engine_t *e, host_t *h, const server_co
         return NULL;
     }
     s->loop = loop;
+    s->started_ms = (int64_t)uv_now(loop);
     s->engine = e;
     s->host = h;
     s->cfg = *cfg;

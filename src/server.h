@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <uv.h>
 
@@ -44,5 +45,18 @@ engine_t *client_engine(const client_t *c);
 host_t *client_host(const client_t *c);
 /* Sends what is written so far, then closes (QUIT, protocol errors). */
 void client_close_after_reply(client_t *c);
+
+/* HELLO and CLIENT: protocol version, id, name (NULL if none). */
+void client_set_proto(client_t *c, int proto);
+uint64_t client_id(const client_t *c);
+const char *client_name(const client_t *c);
+/* Takes a copy; returns -1 when out of memory. */
+int client_set_name(client_t *c, const char *name, size_t len);
+
+/* Figures for INFO. */
+size_t server_clients(const server_t *s);
+server_t *client_server(const client_t *c);
+int server_port(const server_t *s);
+int64_t server_started_ms(const server_t *s);
 
 #endif

@@ -1,4 +1,5 @@
 """Command semantics against the real daemon, with python3-redis."""
+import fnmatch
 import time
 
 import pytest
@@ -123,3 +124,42 @@ def test_misc(r):
     with pytest.raises(redis.ResponseError, match="wrong number of arguments"):
         r.execute_command("GET")
     assert isinstance(r.execute_command("ALERTS"), list)
+
+
+def test_scan_and_keys(r):
+    names = {f"e{i % 3}:key{i}" for i in range(30)}
+    for name in names:
+        r.set(name, "v")
+    seen, cursor, calls = set(), 0, 0
+    while True:
+        cursor, keys = r.scan(cursor, count=4)
+        seen.update(keys)
+        calls += 1
+        if cursor == 0:
+            break
+    assert seen == names and calls > 3
+    assert set(r.scan_iter(match="e1:*")) == {n for n in names if n.startswith("e1:")}
+    for pattern in ["e2:key1?", "e[01]:key[0-2]", "e[^0]:*7", "*", "e?:key2*", "nomatch*"]:
+        assert set(r.keys(pattern)) == {n for n in names if fnmatch.fnmatchcase(n, pattern.replace("[^", "[!"))}
+    r.set("g:a*b", "v")
+    assert r.keys("g:a\\*b") == ["g:a*b"]
+    assert list(r.scan_iter(_type="hash")) == []
+    with pytest.raises(redis.ResponseError, match="invalid cursor"):
+        r.execute_command("SCAN", "abc")
+
+
+def test_hello_client_info(r):
+    hello = r.execute_command("HELLO", "2")
+    fields = dict(zip(hello[::2], hello[1::2]))
+    assert fields["server"] == "policyd" and fields["proto"] == 2
+    assert r.client_setname("tester") is True
+    assert r.client_getname() == "tester"
+    assert r.client_id() == fields["id"]
+    info = r.info()
+    assert info["redis_version"] == "7.0.0"
+    assert info["connected_clients"] >= 1
+    assert info["policy_path"] == "policies/default.lua"
+    r.set("f:k", "v")
+    assert r.info("keyspace")["db0"]["keys"] >= 1
+    with pytest.raises(redis.ResponseError, match="NOPROTO"):
+        r.execute_command("HELLO", "4")
