@@ -809,7 +809,16 @@ static void cmd_hello(client_t *c, size_t argc, char **argv, const size_t *lens)
         i = 2;
     }
     for (; i < argc; i++) {
-        if (arg_is(argv[i], lens[i], "SETNAME") && i + 1 < argc) {
+        if (arg_is(argv[i], lens[i], "AUTH") && i + 2 < argc) {
+            const char *pass = client_requirepass(c);
+            if (!pass || !arg_is(argv[i + 1], lens[i + 1], "default") ||
+                lens[i + 2] != strlen(pass) || memcmp(argv[i + 2], pass, lens[i + 2]) != 0) {
+                resp_error(client_out(c), "WRONGPASS invalid username-password pair or user is disabled.");
+                return;
+            }
+            client_set_authed(c);
+            i += 2;
+        } else if (arg_is(argv[i], lens[i], "SETNAME") && i + 1 < argc) {
             if (client_set_name(c, argv[i + 1], lens[i + 1]) != 0) {
                 resp_error(client_out(c), "ERR out of memory");
                 return;
@@ -819,6 +828,13 @@ static void cmd_hello(client_t *c, size_t argc, char **argv, const size_t *lens)
             resp_error(client_out(c), "ERR syntax error in HELLO option");
             return;
         }
+    }
+    if (!client_authed(c)) {
+        resp_error(client_out(c), "NOAUTH HELLO must be called with the client already "
+                                  "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+                                  "option can be used to authenticate the client and select the "
+                                  "RESP protocol version at the same time");
+        return;
     }
     client_set_proto(c, (int)proto);
     resp_map(client_out(c), 7, (int)proto);
@@ -914,6 +930,57 @@ static void cmd_info(client_t *c, size_t argc, char **argv, const size_t *lens)
     resp_buf_free(&b);
 }
 
+/* MSET k v [k v ...]: all or nothing across sessions. Every session is
+ * opened (admission) and every pair checked before the first write, so a
+ * refusal (denied, too big, no session) changes no key. */
+static void cmd_mset(client_t *c, size_t argc, char **argv, const size_t *lens)
+{
+    if (argc % 2 == 0) {
+        resp_error(client_out(c), "ERR wrong number of arguments for 'mset' command");
+        return;
+    }
+    for (size_t i = 1; i < argc; i += 2) {
+        pd_status st;
+        session_t *s = key_session(c, argv[i], lens[i], true, &st);
+        if (s)
+            st = session_check_set(s, argv[i], lens[i], lens[i + 1], false);
+        if (st != PD_OK) {
+            reply_status_error(c, st);
+            return;
+        }
+    }
+    for (size_t i = 1; i < argc; i += 2) {
+        session_t *s = key_session(c, argv[i], lens[i], true, NULL);
+        pd_status st = s ? session_set(s, argv[i], lens[i], argv[i + 1], lens[i + 1], 0, 0,
+                                       NULL, NULL)
+                         : PD_NOSESSION;
+        if (st != PD_OK) { /* only memory can fail here, after the checks */
+            reply_status_error(c, st);
+            return;
+        }
+    }
+    resp_simple(client_out(c), "OK");
+}
+
+/* AUTH [username] password (only the default user). */
+static void cmd_auth(client_t *c, size_t argc, char **argv, const size_t *lens)
+{
+    const char *pass = client_requirepass(c);
+    if (!pass) {
+        resp_error(client_out(c), "ERR AUTH <password> called without any password configured "
+                                  "for the default user. Are you sure your configuration is correct?");
+        return;
+    }
+    size_t i = argc == 3 ? 2 : 1;
+    bool user_ok = argc == 2 || arg_is(argv[1], lens[1], "default");
+    if (argc > 3 || !user_ok || lens[i] != strlen(pass) || memcmp(argv[i], pass, lens[i]) != 0) {
+        resp_error(client_out(c), "WRONGPASS invalid username-password pair or user is disabled.");
+        return;
+    }
+    client_set_authed(c);
+    resp_simple(client_out(c), "OK");
+}
+
 static const command_t commands[] = {
     {"ping", -1, cmd_ping},     {"echo", 2, cmd_echo},       {"quit", -1, cmd_quit},
     {"select", 2, cmd_select},  {"get", 2, cmd_get},         {"set", -3, cmd_set},
@@ -931,10 +998,17 @@ static const command_t commands[] = {
     {"policy", -2, cmd_policy}, {"alerts", -1, cmd_alerts},
     {"scan", -2, cmd_scan},     {"keys", 2, cmd_keys},       {"hello", -1, cmd_hello},
     {"client", -2, cmd_client}, {"info", -1, cmd_info},
+    {"mset", -3, cmd_mset},     {"auth", -2, cmd_auth},
 };
 
 void commands_execute(client_t *c, size_t argc, char **argv, const size_t *lens)
 {
+    /* With --requirepass, only AUTH, HELLO and QUIT until authenticated. */
+    if (!client_authed(c) && !arg_is(argv[0], lens[0], "AUTH") &&
+        !arg_is(argv[0], lens[0], "HELLO") && !arg_is(argv[0], lens[0], "QUIT")) {
+        resp_error(client_out(c), "NOAUTH Authentication required.");
+        return;
+    }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         const command_t *cmd = &commands[i];
         if (!arg_is(argv[0], lens[0], cmd->name))

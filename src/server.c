@@ -41,6 +41,7 @@ struct client {
     bool closing;
     uint64_t id;
     char *name;
+    bool authed;
 };
 
 typedef struct write_req {
@@ -50,6 +51,9 @@ typedef struct write_req {
 
 resp_buf_t *client_out(client_t *c) { return &c->out; }
 void client_set_proto(client_t *c, int proto) { c->proto = proto; }
+const char *client_requirepass(const client_t *c) { return c->srv->cfg.requirepass; }
+bool client_authed(const client_t *c) { return c->authed; }
+void client_set_authed(client_t *c) { c->authed = true; }
 uint64_t client_id(const client_t *c) { return c->id; }
 const char *client_name(const client_t *c) { return c->name; }
 server_t *client_server(const client_t *c) { return c->srv; }
@@ -260,6 +264,7 @@ static void on_connection(uv_stream_t *listener, int status)
     c->srv = s;
     c->proto = 2;
     c->id = ++s->next_id;
+    c->authed = s->cfg.requirepass == NULL;
     resp_parser_init(&c->parser, NULL);
     c->next = s->all;
     if (s->all)

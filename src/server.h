@@ -25,6 +25,7 @@ typedef struct server_config {
     size_t max_clients;    /* default 10,000 */
     size_t max_query;      /* bytes of unparsed input per client; 64 MiB */
     size_t max_output;     /* bytes of unsent replies per client; 64 MiB */
+    const char *requirepass; /* NULL: no AUTH needed */
 } server_config_t;
 
 /* Listens on cfg's address. NULL with a message in err. */
@@ -52,6 +53,12 @@ uint64_t client_id(const client_t *c);
 const char *client_name(const client_t *c);
 /* Takes a copy; returns -1 when out of memory. */
 int client_set_name(client_t *c, const char *name, size_t len);
+
+/* AUTH: the password (NULL when none is set), and whether this client
+ * has given it (always true without a password). */
+const char *client_requirepass(const client_t *c);
+bool client_authed(const client_t *c);
+void client_set_authed(client_t *c);
 
 /* Figures for INFO. */
 size_t server_clients(const server_t *s);

@@ -210,31 +210,49 @@ static void restore(session_t *s, uint32_t id, uint64_t h, int64_t expire_at)
 /* Writes key = v1 ‖ v2 with an absolute expiry (0 = none). `id` is the entry
  * being rewritten (0 for a new key); v1/v2 may point into it. `fresh` starts
  * the entry's age over (a new value rather than a change to the old one). */
+/* The refusals a write meets before anything changes: writes denied, or
+ * an entry that could not fit even an otherwise empty session. */
+static pd_status precheck(session_t *s, size_t klen, size_t n1, size_t n2,
+                          const plan_t *plan)
+{
+    if (s->writes_denied)
+        return PD_DENIED;
+    if (klen > UINT32_MAX || n1 > UINT32_MAX || n2 > UINT32_MAX - n1)
+        return PD_TOOBIG;
+    uint64_t sys_limit = engine_config(s->engine)->limit_bytes;
+    size_t floor = plan_floor(s, plan);
+    if (plan->add == 0 || (s->limits.bytes && floor > s->limits.bytes) ||
+        (sys_limit && floor > sys_limit))
+        return PD_TOOBIG;
+    return PD_OK;
+}
+
+static plan_t plan_for(session_t *s, size_t klen, size_t vlen, bool insert, bool ttl)
+{
+    size_t size = klen <= UINT32_MAX && vlen <= UINT32_MAX ? entry_size(klen, vlen, ttl) : 0;
+    return (plan_t){.add = size ? arena_usable(&s->arena, size) : 0, .insert = insert, .ttl = ttl};
+}
+
+pd_status session_check_set(session_t *s, const void *key, size_t klen, size_t vlen,
+                            bool ttl)
+{
+    uint32_t id = lookup(s, key, klen, NULL);
+    plan_t plan = plan_for(s, klen, vlen, id == 0, ttl);
+    return precheck(s, klen, vlen, 0, &plan);
+}
+
 static pd_status store(session_t *s, const void *key, size_t klen, uint64_t h,
                        uint32_t id, const void *v1, size_t n1, const void *v2,
                        size_t n2, int64_t expire_at, bool fresh)
 {
-    if (s->writes_denied) {
-        s->counters.refused++;
-        return PD_DENIED;
-    }
-    if (klen > UINT32_MAX || n1 > UINT32_MAX || n2 > UINT32_MAX - n1) {
-        s->counters.refused++;
-        return PD_TOOBIG;
-    }
     size_t vlen = n1 + n2;
     size_t size = entry_size(klen, vlen, expire_at != 0);
-    plan_t plan = {
-        .add = arena_usable(&s->arena, size),
-        .insert = id == 0,
-        .ttl = expire_at != 0,
-    };
-    uint64_t sys_limit = engine_config(s->engine)->limit_bytes;
-    size_t floor = plan_floor(s, &plan);
-    if (plan.add == 0 || (s->limits.bytes && floor > s->limits.bytes) ||
-        (sys_limit && floor > sys_limit)) {
+    plan_t plan = plan_for(s, klen, n2 <= UINT32_MAX - n1 ? vlen : SIZE_MAX, id == 0,
+                           expire_at != 0);
+    pd_status pre = precheck(s, klen, n1, n2, &plan);
+    if (pre != PD_OK) {
         s->counters.refused++;
-        return PD_TOOBIG;
+        return pre;
     }
 
     /* Take the entry being rewritten out of eviction's reach. */

@@ -98,6 +98,12 @@ pd_status session_set(session_t *s, const void *key, size_t klen,
                       const void *val, size_t vlen, int flags,
                       int64_t expire_at_ms, char **old, size_t *old_len);
 
+/* What a SET of a value of vlen bytes would meet before changing anything:
+ * PD_OK, PD_DENIED or PD_TOOBIG. Changes nothing (MSET checks every pair
+ * first, so it writes all or nothing). */
+pd_status session_check_set(session_t *s, const void *key, size_t klen, size_t vlen,
+                            bool ttl);
+
 /* Removes a key: PD_OK or PD_NOTFOUND. */
 pd_status session_del(session_t *s, const void *key, size_t klen);
 

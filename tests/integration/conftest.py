@@ -18,23 +18,33 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def daemon():
+def start(*extra):
+    """Starts the daemon; returns (process, port) once it answers."""
     build = os.environ.get("POLICYD_BUILD", os.path.join(ROOT, "build"))
     port = free_port()
     proc = subprocess.Popen(
-        [os.path.join(build, "policyd"), "--policy", "policies/default.lua", "--port", str(port)],
-        cwd=ROOT, stderr=subprocess.PIPE)
-    client = redis.Redis(port=port, decode_responses=True)
-    for _ in range(100):
+        [os.path.join(build, "policyd"), "--policy", "policies/default.lua", "--port", str(port),
+         *extra], cwd=ROOT, stderr=subprocess.DEVNULL)
+    for _ in range(200):
         try:
-            client.ping()
-            break
-        except redis.ConnectionError:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc, port
+        except OSError:
             time.sleep(0.05)
-    yield port
+    proc.kill()
+    raise RuntimeError("policyd did not start")
+
+
+def stop(proc):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
+
+
+@pytest.fixture(scope="module")
+def daemon():
+    proc, port = start()
+    yield port
+    stop(proc)
 
 
 @pytest.fixture

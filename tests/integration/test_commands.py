@@ -163,3 +163,31 @@ def test_hello_client_info(r):
     assert r.info("keyspace")["db0"]["keys"] >= 1
     with pytest.raises(redis.ResponseError, match="NOPROTO"):
         r.execute_command("HELLO", "4")
+
+
+def test_mset_all_or_nothing(r):
+    assert r.mset({"h1:a": "1", "h2:b": "2"}) is True
+    assert r.mget("h1:a", "h2:b") == ["1", "2"]
+    big = "x" * (11 * 1024 * 1024)  # over a session's 10 MB budget
+    with pytest.raises(redis.ResponseError, match="OOM"):
+        r.mset({"h1:a": "changed", "h3:c": big})
+    assert r.get("h1:a") == "1"
+    assert r.get("h3:c") is None
+    with pytest.raises(redis.ResponseError, match="wrong number of arguments"):
+        r.execute_command("MSET", "h1:a")
+
+
+def test_auth():
+    from conftest import start, stop
+    proc, port = start("--requirepass", "s3cret")
+    try:
+        anon = redis.Redis(port=port, decode_responses=True)
+        with pytest.raises(redis.AuthenticationError, match="Authentication required"):
+            anon.get("a:k")
+        # Redis's own wording; redis-py 4.3 maps it to a plain ResponseError.
+        with pytest.raises(redis.ResponseError, match="WRONGPASS"):
+            redis.Redis(port=port, password="wrong").ping()
+        good = redis.Redis(port=port, password="s3cret", decode_responses=True)
+        assert good.set("a:k", "v") is True and good.get("a:k") == "v"
+    finally:
+        stop(proc)
