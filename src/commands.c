@@ -981,6 +981,85 @@ static void cmd_auth(client_t *c, size_t argc, char **argv, const size_t *lens)
     resp_simple(client_out(c), "OK");
 }
 
+/* The reply to (UN)SUBSCRIBE for one channel. */
+static void subscription_reply(client_t *c, const char *kind, const char *ch, size_t len)
+{
+    if (client_proto(c) >= 3)
+        resp_append_raw(client_out(c), ">3\r\n", 4);
+    else
+        resp_array(client_out(c), 3);
+    resp_bulk(client_out(c), kind, strlen(kind));
+    if (ch)
+        resp_bulk(client_out(c), ch, len);
+    else
+        resp_null(client_out(c), client_proto(c));
+    resp_integer(client_out(c), (long long)client_subscriptions(c));
+}
+
+/* SUBSCRIBE channel...: policyd publishes its alerts on policyd:alerts. */
+static void cmd_subscribe(client_t *c, size_t argc, char **argv, const size_t *lens)
+{
+    for (size_t i = 1; i < argc; i++) {
+        if (client_subscribe(c, argv[i], lens[i]) < 0) {
+            resp_error(client_out(c), "ERR out of memory");
+            return;
+        }
+        subscription_reply(c, "subscribe", argv[i], lens[i]);
+    }
+}
+
+static void cmd_unsubscribe(client_t *c, size_t argc, char **argv, const size_t *lens)
+{
+    if (argc == 1) {
+        if (client_subscriptions(c) == 0)
+            subscription_reply(c, "unsubscribe", NULL, 0);
+        while (client_subscriptions(c) > 0) {
+            char ch[512];
+            snprintf(ch, sizeof(ch), "%s", client_channel(c, 0));
+            client_unsubscribe(c, ch, strlen(ch));
+            subscription_reply(c, "unsubscribe", ch, strlen(ch));
+        }
+        return;
+    }
+    for (size_t i = 1; i < argc; i++) {
+        client_unsubscribe(c, argv[i], lens[i]);
+        subscription_reply(c, "unsubscribe", argv[i], lens[i]);
+    }
+}
+
+/* MEMORY USAGE key | STATS | PURGE */
+static void cmd_memory(client_t *c, size_t argc, char **argv, const size_t *lens)
+{
+    engine_t *e = client_engine(c);
+    if (argc >= 3 && arg_is(argv[1], lens[1], "USAGE")) {
+        session_t *s = read_session(c, argv[2], lens[2]);
+        uint64_t bytes;
+        if (s && session_memory_usage(s, argv[2], lens[2], &bytes) == PD_OK)
+            resp_integer(client_out(c), (long long)bytes);
+        else
+            resp_null(client_out(c), client_proto(c));
+    } else if (argc == 2 && arg_is(argv[1], lens[1], "STATS")) {
+        engine_stats_t st;
+        engine_stats(e, true, &st);
+        resp_map(client_out(c), 9, client_proto(c));
+        field_int(c, "allocated", (long long)st.process.allocated);
+        field_int(c, "active", (long long)st.process.active);
+        field_int(c, "resident", (long long)st.process.resident);
+        field_int(c, "mapped", (long long)st.process.mapped);
+        field_int(c, "retained", (long long)st.process.retained);
+        field_int(c, "metadata", (long long)st.process.metadata);
+        field_int(c, "session_bytes", (long long)st.bytes);
+        field_int(c, "sessions", st.sessions);
+        field_int(c, "keys", (long long)st.entries);
+    } else if (argc == 2 && arg_is(argv[1], lens[1], "PURGE")) {
+        for (session_t *s = engine_next(e, NULL); s; s = engine_next(e, s))
+            arena_purge(&s->arena);
+        resp_simple(client_out(c), "OK");
+    } else {
+        resp_error(client_out(c), "ERR syntax error: MEMORY USAGE key | STATS | PURGE");
+    }
+}
+
 static const command_t commands[] = {
     {"ping", -1, cmd_ping},     {"echo", 2, cmd_echo},       {"quit", -1, cmd_quit},
     {"select", 2, cmd_select},  {"get", 2, cmd_get},         {"set", -3, cmd_set},
@@ -999,6 +1078,8 @@ static const command_t commands[] = {
     {"scan", -2, cmd_scan},     {"keys", 2, cmd_keys},       {"hello", -1, cmd_hello},
     {"client", -2, cmd_client}, {"info", -1, cmd_info},
     {"mset", -3, cmd_mset},     {"auth", -2, cmd_auth},
+    {"subscribe", -2, cmd_subscribe}, {"unsubscribe", -1, cmd_unsubscribe},
+    {"memory", -2, cmd_memory},
 };
 
 void commands_execute(client_t *c, size_t argc, char **argv, const size_t *lens)
@@ -1007,6 +1088,17 @@ void commands_execute(client_t *c, size_t argc, char **argv, const size_t *lens)
     if (!client_authed(c) && !arg_is(argv[0], lens[0], "AUTH") &&
         !arg_is(argv[0], lens[0], "HELLO") && !arg_is(argv[0], lens[0], "QUIT")) {
         resp_error(client_out(c), "NOAUTH Authentication required.");
+        return;
+    }
+    /* A RESP2 subscriber may only manage its subscriptions. */
+    if (client_subscriptions(c) > 0 && client_proto(c) < 3 &&
+        !arg_is(argv[0], lens[0], "SUBSCRIBE") && !arg_is(argv[0], lens[0], "UNSUBSCRIBE") &&
+        !arg_is(argv[0], lens[0], "PING") && !arg_is(argv[0], lens[0], "QUIT")) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "ERR Can't execute '%.*s': only (P|S)SUBSCRIBE / "
+                 "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                 (int)(lens[0] < 32 ? lens[0] : 32), argv[0]);
+        resp_error(client_out(c), msg);
         return;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {

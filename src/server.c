@@ -42,6 +42,8 @@ struct client {
     uint64_t id;
     char *name;
     bool authed;
+    char **channels;   /* subscribed */
+    size_t nchannels;
 };
 
 typedef struct write_req {
@@ -51,6 +53,43 @@ typedef struct write_req {
 
 resp_buf_t *client_out(client_t *c) { return &c->out; }
 void client_set_proto(client_t *c, int proto) { c->proto = proto; }
+size_t client_subscriptions(const client_t *c) { return c->nchannels; }
+const char *client_channel(const client_t *c, size_t i) { return c->channels[i]; }
+
+static ssize_t channel_index(const client_t *c, const char *channel, size_t len)
+{
+    for (size_t i = 0; i < c->nchannels; i++)
+        if (strlen(c->channels[i]) == len && memcmp(c->channels[i], channel, len) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+int client_subscribe(client_t *c, const char *channel, size_t len)
+{
+    if (channel_index(c, channel, len) >= 0)
+        return 0;
+    char **channels = realloc(c->channels, (c->nchannels + 1) * sizeof(*channels));
+    if (!channels)
+        return -1;
+    c->channels = channels;
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, channel, len);
+    copy[len] = '\0';
+    c->channels[c->nchannels++] = copy;
+    return 1;
+}
+
+int client_unsubscribe(client_t *c, const char *channel, size_t len)
+{
+    ssize_t i = channel_index(c, channel, len);
+    if (i < 0)
+        return 0;
+    free(c->channels[i]);
+    c->channels[i] = c->channels[--c->nchannels];
+    return 1;
+}
 const char *client_requirepass(const client_t *c) { return c->srv->cfg.requirepass; }
 bool client_authed(const client_t *c) { return c->authed; }
 void client_set_authed(client_t *c) { c->authed = true; }
@@ -93,6 +132,9 @@ static void on_closed(uv_handle_t *h)
     free(c->argv);
     free(c->lens);
     free(c->name);
+    for (size_t i = 0; i < c->nchannels; i++)
+        free(c->channels[i]);
+    free(c->channels);
     free(c);
 }
 
@@ -250,6 +292,73 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     process(c);
 }
 
+/* JSON string contents: quotes, backslashes and control bytes escaped. */
+static void json_string(resp_buf_t *b, const char *s)
+{
+    resp_append_raw(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        char esc[8];
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            resp_append_raw(b, esc, 2);
+        } else if (ch < 0x20) {
+            int n = snprintf(esc, sizeof(esc), "\\u%04x", ch);
+            resp_append_raw(b, esc, (size_t)n);
+        } else {
+            resp_append_raw(b, s, 1);
+        }
+    }
+    resp_append_raw(b, "\"", 1);
+}
+
+/* Every delivered alert: a logfmt line on stderr, and a JSON message on
+ * policyd:alerts to every subscriber. */
+static void on_alert(void *ud, const alert_t *a)
+{
+    server_t *s = ud;
+    fprintf(stderr, "level=%s msg=\"alert\" kind=%s session=\"%s\" message=\"%s\"\n",
+            a->severity >= ALERT_ERROR ? "error" : a->severity == ALERT_WARNING ? "warn" : "info",
+            a->kind, a->session, a->message);
+    resp_buf_t json = {0};
+    char num[64];
+    int n = snprintf(num, sizeof(num), "{\"time\":%.3f,\"severity\":", (double)a->time_ms / 1000.0);
+    resp_append_raw(&json, num, (size_t)n);
+    json_string(&json, alert_severity_name(a->severity));
+    resp_append_raw(&json, ",\"kind\":", 8);
+    json_string(&json, a->kind);
+    resp_append_raw(&json, ",\"session\":", 11);
+    if (a->session[0])
+        json_string(&json, a->session);
+    else
+        resp_append_raw(&json, "null", 4);
+    resp_append_raw(&json, ",\"message\":", 11);
+    json_string(&json, a->message);
+    if (a->has_value) {
+        n = snprintf(num, sizeof(num), ",\"value\":%.17g", a->value);
+        resp_append_raw(&json, num, (size_t)n);
+    }
+    if (a->has_threshold) {
+        n = snprintf(num, sizeof(num), ",\"threshold\":%.17g", a->threshold);
+        resp_append_raw(&json, num, (size_t)n);
+    }
+    resp_append_raw(&json, "}", 1);
+    for (client_t *c = s->all; c; c = c->next) {
+        if (channel_index(c, SERVER_ALERTS_CHANNEL, strlen(SERVER_ALERTS_CHANNEL)) < 0)
+            continue;
+        if (c->proto >= 3)
+            resp_append_raw(&c->out, ">3\r\n", 4);
+        else
+            resp_array(&c->out, 3);
+        resp_bulk(&c->out, "message", 7);
+        resp_bulk(&c->out, SERVER_ALERTS_CHANNEL, strlen(SERVER_ALERTS_CHANNEL));
+        resp_bulk(&c->out, json.data, json.len);
+        flush(c);
+    }
+    resp_buf_free(&json);
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
     server_t *s = listener->data;
@@ -322,6 +431,8 @@ server_t *server_create(uv_loop_t *loop, engine_t *e, host_t *h, const server_co
         if (rc != 0)
             uv_close((uv_handle_t *)&s->listener, NULL);
     }
+    if (rc == 0)
+        alerts_subscribe(host_alerts(h), on_alert, s);
     if (rc != 0) {
         snprintf(err, errlen, "cannot listen on %s:%d: %s", s->cfg.bind, s->cfg.port,
                  uv_strerror(rc));
@@ -338,6 +449,7 @@ void server_close(server_t *s)
     if (s->closing)
         return;
     s->closing = true;
+    alerts_subscribe(host_alerts(s->host), NULL, NULL);
     uv_close((uv_handle_t *)&s->listener, NULL);
     for (client_t *c = s->all; c; c = c->next) {
         flush(c);

@@ -60,6 +60,17 @@ const char *client_requirepass(const client_t *c);
 bool client_authed(const client_t *c);
 void client_set_authed(client_t *c);
 
+/* Pub/sub: the channels a client is subscribed to. Alerts go out on
+ * SERVER_ALERTS_CHANNEL as JSON (there is no PUBLISH). */
+#define SERVER_ALERTS_CHANNEL "policyd:alerts"
+size_t client_subscriptions(const client_t *c);
+/* Subscribes (1), or 0 if already subscribed, -1 when out of memory. */
+int client_subscribe(client_t *c, const char *channel, size_t len);
+/* Unsubscribes: 1, or 0 if it was not subscribed. */
+int client_unsubscribe(client_t *c, const char *channel, size_t len);
+/* The i-th channel (for UNSUBSCRIBE without arguments). */
+const char *client_channel(const client_t *c, size_t i);
+
 /* Figures for INFO. */
 size_t server_clients(const server_t *s);
 server_t *client_server(const client_t *c);

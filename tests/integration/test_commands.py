@@ -191,3 +191,45 @@ def test_auth():
         assert good.set("a:k", "v") is True and good.get("a:k") == "v"
     finally:
         stop(proc)
+
+
+def test_alerts_channel(r):
+    import json
+    sub = r.pubsub()
+    sub.subscribe("policyd:alerts")
+    assert sub.get_message(timeout=5)["type"] == "subscribe"
+    for i in range(16):  # 80% of the default 20 entries
+        r.set(f"i:k{i}", "v")
+    deadline, message = time.time() + 10, None
+    while time.time() < deadline and message is None:
+        got = sub.get_message(timeout=1)
+        if got and got["type"] == "message":
+            message = got
+    assert message is not None and message["channel"] == "policyd:alerts"
+    alert = json.loads(message["data"])
+    assert alert["kind"] == "session_near_budget" and alert["session"] == "i"
+    assert alert["severity"] == "warning" and alert["threshold"] == 0.8
+    listed = r.execute_command("ALERTS", 1)[0]
+    assert dict(zip(listed[::2], listed[1::2]))["kind"] == "session_near_budget"
+    sub.close()
+
+
+def test_subscribed_connection_takes_only_pubsub_commands(daemon):
+    import socket
+    with socket.create_connection(("127.0.0.1", daemon)) as s:
+        s.sendall(b"SUBSCRIBE policyd:alerts\r\nGET a:k\r\n")
+        reply = b""
+        while b"allowed in this context" not in reply:
+            chunk = s.recv(4096)
+            assert chunk
+            reply += chunk
+        assert reply.startswith(b"*3\r\n$9\r\nsubscribe\r\n$14\r\npolicyd:alerts\r\n:1\r\n")
+
+
+def test_memory(r):
+    r.set("j:k", "x" * 100)
+    assert r.memory_usage("j:k") >= 100
+    assert r.memory_usage("j:none") is None
+    stats = r.memory_stats()
+    assert stats["session_bytes"] > 0 and stats["sessions"] >= 1
+    assert r.memory_purge() is True
