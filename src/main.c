@@ -155,7 +155,12 @@ typedef struct daemon_state {
     const char *policy_path;
     uv_timer_t tick;
     uv_signal_t sigint, sigterm, sighup;
+    uv_fs_event_t watch;   /* the policy's directory: editors save by rename */
+    uv_timer_t settle;     /* reload once the file has been quiet a moment */
+    char policy_dir[PATH_MAX], policy_base[PATH_MAX];
 } daemon_state_t;
+
+#define SETTLE_MS 200
 
 /* Every tick: a bounded active-expiry step, and the sample when it is due. */
 static void on_tick(uv_timer_t *t)
@@ -175,18 +180,39 @@ static void on_stop(uv_signal_t *sig, int signum)
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->sigterm, NULL);
     uv_close((uv_handle_t *)&d->sighup, NULL);
+    uv_close((uv_handle_t *)&d->settle, NULL);
+    if (!uv_is_closing((uv_handle_t *)&d->watch))
+        uv_close((uv_handle_t *)&d->watch, NULL);
 }
 
-static void on_hup(uv_signal_t *sig, int signum)
+static void reload(daemon_state_t *d, const char *why)
 {
-    (void)signum;
-    daemon_state_t *d = sig->data;
     char err[1024];
+    fprintf(stderr, "level=info msg=\"reloading the policy\" reason=%s\n", why);
     if (host_reload(d->host, d->policy_path, err, sizeof(err)) == 0)
         fprintf(stderr, "level=info msg=\"policy reloaded\" path=%s\n", d->policy_path);
     else
         fprintf(stderr, "level=error msg=\"policy reload failed, old policy kept\" error=\"%s\"\n",
                 err);
+}
+
+static void on_hup(uv_signal_t *sig, int signum)
+{
+    (void)signum;
+    reload(sig->data, "SIGHUP");
+}
+
+static void on_settled(uv_timer_t *t)
+{
+    reload(t->data, "file-changed");
+}
+
+static void on_policy_dir(uv_fs_event_t *w, const char *filename, int events, int status)
+{
+    (void)events;
+    daemon_state_t *d = w->data;
+    if (status == 0 && filename && strcmp(filename, d->policy_base) == 0)
+        uv_timer_start(&d->settle, on_settled, SETTLE_MS, 0);
 }
 
 static int run_daemon(const char *policy_path, server_config_t *scfg)
@@ -223,6 +249,19 @@ static int run_daemon(const char *policy_path, server_config_t *scfg)
         uv_signal_init(d.loop, sigs[i]);
         sigs[i]->data = &d;
         uv_signal_start(sigs[i], nums[i] == SIGHUP ? on_hup : on_stop, nums[i]);
+    }
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", policy_path);
+    snprintf(d.policy_dir, sizeof(d.policy_dir), "%s", dirname(tmp));
+    snprintf(tmp, sizeof(tmp), "%s", policy_path);
+    snprintf(d.policy_base, sizeof(d.policy_base), "%s", basename(tmp));
+    uv_timer_init(d.loop, &d.settle);
+    d.settle.data = &d;
+    uv_fs_event_init(d.loop, &d.watch);
+    d.watch.data = &d;
+    if (uv_fs_event_start(&d.watch, on_policy_dir, d.policy_dir, 0) != 0) {
+        fprintf(stderr, "level=warn msg=\"cannot watch the policy file; reload with SIGHUP\"\n");
+        uv_close((uv_handle_t *)&d.watch, NULL);
     }
     fprintf(stderr, "level=info msg=\"listening\" addr=%s:%d policy=%s\n",
             scfg->bind ? scfg->bind : "127.0.0.1", scfg->port ? scfg->port : 7379, policy_path);

@@ -18,13 +18,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(*extra):
+def start(*extra, policy="policies/default.lua"):
     """Starts the daemon; returns (process, port) once it answers."""
     build = os.environ.get("POLICYD_BUILD", os.path.join(ROOT, "build"))
     port = free_port()
     proc = subprocess.Popen(
-        [os.path.join(build, "policyd"), "--policy", "policies/default.lua", "--port", str(port),
-         *extra], cwd=ROOT, stderr=subprocess.DEVNULL)
+        [os.path.join(build, "policyd"), "--policy", policy, "--port", str(port), *extra],
+        cwd=ROOT, stderr=subprocess.DEVNULL)
     for _ in range(200):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
