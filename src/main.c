@@ -32,7 +32,8 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: policyd --policy FILE [--port N] [--bind ADDR] [--requirepass PASS]\n"
+            "usage: policyd --policy FILE [--port N] [--bind ADDR] [--unixsocket PATH]\n"
+            "               [--requirepass PASS]\n"
             "                                      run the daemon (default 127.0.0.1:7379)\n"
             "       policyd --check FILE           load and validate a policy\n"
             "       policyd lua SCRIPT [ARGS...]   run a Lua script with policyd.core\n"
@@ -296,6 +297,8 @@ int main(int argc, char **argv)
             scfg.bind = argv[i + 1];
         else if (strcmp(argv[i], "--requirepass") == 0)
             scfg.requirepass = argv[i + 1];
+        else if (strcmp(argv[i], "--unixsocket") == 0)
+            scfg.unixsocket = argv[i + 1];
         else
             break;
     }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 
@@ -15,6 +16,8 @@
 struct server {
     uv_loop_t *loop;
     uv_tcp_t listener;
+    uv_pipe_t unix_listener;
+    bool has_unix;
     engine_t *engine;
     host_t *host;
     server_config_t cfg;
@@ -26,7 +29,10 @@ struct server {
 };
 
 struct client {
-    uv_tcp_t handle;
+    union {
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } handle;
     server_t *srv;
     client_t *prev, *next;
     char *query;       /* unparsed input */
@@ -365,11 +371,13 @@ static void on_connection(uv_stream_t *listener, int status)
     if (status < 0)
         return;
     client_t *c = calloc(1, sizeof(*c));
-    if (!c || uv_tcp_init(s->loop, &c->handle) != 0) {
+    bool unix_client = listener == (uv_stream_t *)&s->unix_listener;
+    if (!c || (unix_client ? uv_pipe_init(s->loop, &c->handle.pipe, 0)
+                           : uv_tcp_init(s->loop, &c->handle.tcp)) != 0) {
         free(c);
         return;
     }
-    c->handle.data = c;
+    c->handle.tcp.data = c;
     c->srv = s;
     c->proto = 2;
     c->id = ++s->next_id;
@@ -390,7 +398,8 @@ static void on_connection(uv_stream_t *listener, int status)
         client_finish(c);
         return;
     }
-    uv_tcp_nodelay(&c->handle, 1);
+    if (!unix_client)
+        uv_tcp_nodelay(&c->handle.tcp, 1);
     uv_read_start((uv_stream_t *)&c->handle, on_alloc, on_read);
 }
 
@@ -431,6 +440,26 @@ server_t *server_create(uv_loop_t *loop, engine_t *e, host_t *h, const server_co
         if (rc != 0)
             uv_close((uv_handle_t *)&s->listener, NULL);
     }
+    if (rc == 0 && s->cfg.unixsocket) {
+        unlink(s->cfg.unixsocket); /* a stale socket of an earlier run */
+        rc = uv_pipe_init(loop, &s->unix_listener, 0);
+        if (rc == 0) {
+            s->unix_listener.data = s;
+            s->has_unix = true;
+            rc = uv_pipe_bind(&s->unix_listener, s->cfg.unixsocket);
+            if (rc == 0)
+                rc = uv_listen((uv_stream_t *)&s->unix_listener, 511, on_connection);
+        }
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot listen on %s: %s", s->cfg.unixsocket, uv_strerror(rc));
+            if (s->has_unix)
+                uv_close((uv_handle_t *)&s->unix_listener, NULL);
+            uv_close((uv_handle_t *)&s->listener, NULL);
+            uv_run(loop, UV_RUN_NOWAIT);
+            free(s);
+            return NULL;
+        }
+    }
     if (rc == 0)
         alerts_subscribe(host_alerts(h), on_alert, s);
     if (rc != 0) {
@@ -451,6 +480,10 @@ void server_close(server_t *s)
     s->closing = true;
     alerts_subscribe(host_alerts(s->host), NULL, NULL);
     uv_close((uv_handle_t *)&s->listener, NULL);
+    if (s->has_unix) {
+        uv_close((uv_handle_t *)&s->unix_listener, NULL);
+        unlink(s->cfg.unixsocket);
+    }
     for (client_t *c = s->all; c; c = c->next) {
         flush(c);
         client_finish(c);

@@ -26,6 +26,7 @@ typedef struct server_config {
     size_t max_query;      /* bytes of unparsed input per client; 64 MiB */
     size_t max_output;     /* bytes of unsent replies per client; 64 MiB */
     const char *requirepass; /* NULL: no AUTH needed */
+    const char *unixsocket;  /* also listen on this path; NULL: no */
 } server_config_t;
 
 /* Listens on cfg's address. NULL with a message in err. */

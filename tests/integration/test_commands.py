@@ -1,5 +1,6 @@
 """Command semantics against the real daemon, with python3-redis."""
 import fnmatch
+import os
 import time
 
 import pytest
@@ -233,3 +234,16 @@ def test_memory(r):
     stats = r.memory_stats()
     assert stats["session_bytes"] > 0 and stats["sessions"] >= 1
     assert r.memory_purge() is True
+
+
+def test_unix_socket(tmp_path):
+    from conftest import start, stop
+    path = str(tmp_path / "policyd.sock")
+    proc, port = start("--unixsocket", path)
+    try:
+        over_unix = redis.Redis(unix_socket_path=path, decode_responses=True)
+        assert over_unix.set("u:k", "v") is True
+        assert redis.Redis(port=port, decode_responses=True).get("u:k") == "v"
+    finally:
+        stop(proc)
+    assert not os.path.exists(path)
