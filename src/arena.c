@@ -1,6 +1,8 @@
 /* arena: session arenas on jemalloc. See arena.h for the rules. */
 #include "arena.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -162,7 +164,7 @@ static int arena_ctl(const arena_t *a, const char *op)
     snprintf(name, sizeof(name), "arena.%u.%s", a->index, op);
     if (mallctl(name, NULL, NULL, NULL, 0) == 0)
         return 0;
-    fprintf(stderr, "policyd: mallctl %s failed\n", name);
+    log_event(LOG_ERROR, "mallctl failed", "ctl", name, NULL);
     return -1;
 }
 

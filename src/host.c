@@ -1,6 +1,8 @@
 /* host: see host.h. */
 #include "host.h"
 
+#include "log.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -410,7 +412,8 @@ static void apply(host_t *h, policy_action_t *a)
         }
         break;
     case POLICY_LOG:
-        fprintf(stderr, "policyd: policy %s: %s\n", a->level, a->alert.message);
+        log_event(log_level_parse(a->level) < 0 ? LOG_INFO : (log_level)log_level_parse(a->level),
+                  "policy", "message", a->alert.message, NULL);
         break;
     }
     log_action(h, a);
@@ -452,7 +455,7 @@ void host_sample(host_t *h)
         /* Logged at most every 10 s, so a failing policy cannot flood. */
         int64_t now_ms = engine_now(h->engine);
         if (h->logged_at == 0 || now_ms - h->logged_at >= 10000) {
-            fprintf(stderr, "policyd: policy hook failed: %s\n", err);
+            log_event(LOG_ERROR, "policy hook failed", "error", err, NULL);
             h->logged_at = now_ms;
         }
         if (++h->failures >= HOST_MAX_FAILURES)

@@ -23,6 +23,7 @@
 
 #include "engine.h"
 #include "host.h"
+#include "log.h"
 #include "lua_core.h"
 #include "policy.h"
 #include "server.h"
@@ -33,7 +34,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: policyd --policy FILE [--port N] [--bind ADDR] [--unixsocket PATH]\n"
-            "               [--requirepass PASS]\n"
+            "               [--requirepass PASS] [--log-format logfmt|json]\n"
+            "               [--log-level debug|info|warn|error]\n"
             "                                      run the daemon (default 127.0.0.1:7379)\n"
             "       policyd --check FILE           load and validate a policy\n"
             "       policyd lua SCRIPT [ARGS...]   run a Lua script with policyd.core\n"
@@ -175,7 +177,7 @@ static void on_tick(uv_timer_t *t)
 static void on_stop(uv_signal_t *sig, int signum)
 {
     daemon_state_t *d = sig->data;
-    fprintf(stderr, "level=info msg=\"stopping\" signal=%d\n", signum);
+    log_event(LOG_INFO, "stopping", "signal", signum == SIGINT ? "SIGINT" : "SIGTERM", NULL);
     server_close(d->server);
     uv_close((uv_handle_t *)&d->tick, NULL);
     uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -189,12 +191,11 @@ static void on_stop(uv_signal_t *sig, int signum)
 static void reload(daemon_state_t *d, const char *why)
 {
     char err[1024];
-    fprintf(stderr, "level=info msg=\"reloading the policy\" reason=%s\n", why);
+    log_event(LOG_INFO, "reloading the policy", "reason", why, NULL);
     if (host_reload(d->host, d->policy_path, err, sizeof(err)) == 0)
-        fprintf(stderr, "level=info msg=\"policy reloaded\" path=%s\n", d->policy_path);
+        log_event(LOG_INFO, "policy reloaded", "path", d->policy_path, NULL);
     else
-        fprintf(stderr, "level=error msg=\"policy reload failed, old policy kept\" error=\"%s\"\n",
-                err);
+        log_event(LOG_ERROR, "policy reload failed, old policy kept", "error", err, NULL);
 }
 
 static void on_hup(uv_signal_t *sig, int signum)
@@ -261,17 +262,20 @@ static int run_daemon(const char *policy_path, server_config_t *scfg)
     uv_fs_event_init(d.loop, &d.watch);
     d.watch.data = &d;
     if (uv_fs_event_start(&d.watch, on_policy_dir, d.policy_dir, 0) != 0) {
-        fprintf(stderr, "level=warn msg=\"cannot watch the policy file; reload with SIGHUP\"\n");
+        log_event(LOG_WARN, "cannot watch the policy file; reload with SIGHUP", "dir",
+                  d.policy_dir, NULL);
         uv_close((uv_handle_t *)&d.watch, NULL);
     }
-    fprintf(stderr, "level=info msg=\"listening\" addr=%s:%d policy=%s\n",
-            scfg->bind ? scfg->bind : "127.0.0.1", scfg->port ? scfg->port : 7379, policy_path);
+    char addr[300];
+    snprintf(addr, sizeof(addr), "%s:%d", scfg->bind ? scfg->bind : "127.0.0.1",
+             scfg->port ? scfg->port : 7379);
+    log_event(LOG_INFO, "listening", "addr", addr, "policy", policy_path, NULL);
     uv_run(d.loop, UV_RUN_DEFAULT);
     server_free(d.server);
     engine_destroy(d.engine);
     host_destroy(d.host);
     uv_loop_close(d.loop);
-    fprintf(stderr, "level=info msg=\"stopped\"\n");
+    log_event(LOG_INFO, "stopped", NULL);
     return 0;
 }
 
@@ -287,6 +291,8 @@ int main(int argc, char **argv)
         return check_policy(argv[2]);
     const char *policy_path = NULL;
     server_config_t scfg = {0};
+    bool log_json = false;
+    log_level log_min = LOG_INFO;
     int i = 1;
     for (; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--policy") == 0)
@@ -299,11 +305,18 @@ int main(int argc, char **argv)
             scfg.requirepass = argv[i + 1];
         else if (strcmp(argv[i], "--unixsocket") == 0)
             scfg.unixsocket = argv[i + 1];
+        else if (strcmp(argv[i], "--log-format") == 0 &&
+                 (strcmp(argv[i + 1], "json") == 0 || strcmp(argv[i + 1], "logfmt") == 0))
+            log_json = strcmp(argv[i + 1], "json") == 0;
+        else if (strcmp(argv[i], "--log-level") == 0 && log_level_parse(argv[i + 1]) >= 0)
+            log_min = (log_level)log_level_parse(argv[i + 1]);
         else
             break;
     }
-    if (policy_path && i == argc && scfg.port >= 0 && scfg.port < 65536)
+    if (policy_path && i == argc && scfg.port >= 0 && scfg.port < 65536) {
+        log_configure(log_json, log_min);
         return run_daemon(policy_path, &scfg);
+    }
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("policyd %s\n", POLICYD_VERSION);
         return 0;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "log.h"
 
 #define DEFAULT_MAX_CLIENTS 10000
 #define DEFAULT_MAX_QUERY (64u << 20)
@@ -324,9 +325,10 @@ static void json_string(resp_buf_t *b, const char *s)
 static void on_alert(void *ud, const alert_t *a)
 {
     server_t *s = ud;
-    fprintf(stderr, "level=%s msg=\"alert\" kind=%s session=\"%s\" message=\"%s\"\n",
-            a->severity >= ALERT_ERROR ? "error" : a->severity == ALERT_WARNING ? "warn" : "info",
-            a->kind, a->session, a->message);
+    log_event(a->severity >= ALERT_ERROR ? LOG_ERROR : a->severity == ALERT_WARNING ? LOG_WARN
+                                                                                    : LOG_INFO,
+              "alert", "severity", alert_severity_name(a->severity), "kind", a->kind, "session",
+              a->session, "message", a->message, NULL);
     resp_buf_t json = {0};
     char num[64];
     int n = snprintf(num, sizeof(num), "{\"time\":%.3f,\"severity\":", (double)a->time_ms / 1000.0);

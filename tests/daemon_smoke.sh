@@ -31,5 +31,21 @@ redis-benchmark -p "$port" -t set,get -n 2000 -q >/dev/null || fail "redis-bench
 [ "$(cli ping)" = PONG ] || fail "alive after the benchmark"
 kill -TERM "$pid"
 wait "$pid" || fail "exit status $?"
-grep -q 'msg="stopped"' "$log" || fail "no clean stop"
+grep -q 'level=info msg=stopped' "$log" || fail "no clean stop"
+
+# --log-format json: every line one JSON object.
+"$bin" --policy policies/default.lua --port "$port" --log-format json 2>"$log" &
+pid=$!
+for _ in $(seq 50); do
+    [ "$(cli ping 2>/dev/null)" = PONG ] && break
+    sleep 0.1
+done
+kill -TERM "$pid"
+wait "$pid" || fail "exit status $? (json logs)"
+/usr/bin/python3 -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert [l["msg"] for l in lines] == ["listening", "stopping", "stopped"], lines
+assert all(set(l) >= {"time", "level", "msg"} for l in lines)
+' "$log" || fail "json logs"
 echo "daemon_smoke: 1 passed, 0 failed"
