@@ -223,14 +223,6 @@ static void cmd_dbsize(client_t *c, size_t argc, char **argv, const size_t *lens
     resp_integer(client_out(c), (long long)st.entries);
 }
 
-/* COMMAND and CONFIG GET: enough for redis-cli and redis-benchmark to
- * start (an empty answer); the daemon issue fills them in. */
-static void cmd_empty_array(client_t *c, size_t argc, char **argv, const size_t *lens)
-{
-    (void)argc, (void)argv, (void)lens;
-    resp_array(client_out(c), 0);
-}
-
 static int name_cmp(const void *a, const void *b)
 {
     const session_t *x = *(session_t *const *)a, *y = *(session_t *const *)b;
@@ -1060,12 +1052,97 @@ static void cmd_memory(client_t *c, size_t argc, char **argv, const size_t *lens
     }
 }
 
+/* COMMAND: an empty table, which redis-cli takes as "no hints". */
+static void cmd_command(client_t *c, size_t argc, char **argv, const size_t *lens)
+{
+    (void)argc, (void)argv, (void)lens;
+    resp_array(client_out(c), 0);
+}
+
+/* CONFIG GET pattern...: the few parameters clients ask about, answered
+ * as policyd behaves (no persistence; the system budget as maxmemory). */
+static void cmd_config(client_t *c, size_t argc, char **argv, const size_t *lens)
+{
+    if (!arg_is(argv[1], lens[1], "GET") || argc < 3) {
+        resp_error(client_out(c), "ERR policyd supports only CONFIG GET parameter...");
+        return;
+    }
+    engine_stats_t st;
+    engine_stats(client_engine(c), false, &st);
+    char maxmemory[24], databases[] = "1";
+    snprintf(maxmemory, sizeof(maxmemory), "%llu", (unsigned long long)st.limit_bytes);
+    const char *params[][2] = {
+        {"save", ""}, {"appendonly", "no"}, {"databases", databases},
+        {"maxmemory", maxmemory}, {"maxmemory-policy", "policyd"},
+    };
+    size_t n = sizeof(params) / sizeof(params[0]);
+    bool hit[sizeof(params) / sizeof(params[0])] = {false};
+    size_t found = 0;
+    for (size_t i = 2; i < argc; i++)
+        for (size_t p = 0; p < n; p++)
+            if (!hit[p] && glob_match(argv[i], lens[i], params[p][0], strlen(params[p][0])))
+                hit[p] = true, found++;
+    resp_map(client_out(c), found, client_proto(c));
+    for (size_t p = 0; p < n; p++)
+        if (hit[p])
+            field_str(c, params[p][0], params[p][1], strlen(params[p][1]));
+}
+
+/* GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST] */
+static void cmd_getex(client_t *c, size_t argc, char **argv, const size_t *lens)
+{
+    session_t *s = read_session(c, argv[1], lens[1]);
+    int64_t now = engine_now(client_engine(c)), at = -1;
+    bool persist = false;
+    if (argc == 3 && arg_is(argv[2], lens[2], "PERSIST")) {
+        persist = true;
+    } else if (argc == 4) {
+        long long v;
+        bool secs = arg_is(argv[2], lens[2], "EX") || arg_is(argv[2], lens[2], "EXAT");
+        bool abs = arg_is(argv[2], lens[2], "EXAT") || arg_is(argv[2], lens[2], "PXAT");
+        if (!secs && !abs && !arg_is(argv[2], lens[2], "PX")) {
+            resp_error(client_out(c), "ERR syntax error");
+            return;
+        }
+        if (!arg_ll(argv[3], lens[3], &v)) {
+            resp_error(client_out(c), "ERR value is not an integer or out of range");
+            return;
+        }
+        if (v <= 0 || (secs && v > INT64_MAX / 1000)) {
+            resp_error(client_out(c), "ERR invalid expire time in 'getex' command");
+            return;
+        }
+        int64_t ms = secs ? v * 1000 : v;
+        if (abs) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ms -= (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        }
+        at = ms > INT64_MAX - now ? INT64_MAX : now + ms;
+    } else if (argc != 2) {
+        resp_error(client_out(c), "ERR syntax error");
+        return;
+    }
+    const unsigned char *v;
+    size_t n;
+    if (!s || session_get(s, argv[1], lens[1], &v, &n) != PD_OK) {
+        resp_null(client_out(c), client_proto(c));
+        return;
+    }
+    resp_bulk(client_out(c), v, n); /* copied before the expiry changes it */
+    if (persist)
+        session_persist(s, argv[1], lens[1]);
+    else if (at >= 0)
+        session_expire_at(s, argv[1], lens[1], at);
+}
+
 static const command_t commands[] = {
     {"ping", -1, cmd_ping},     {"echo", 2, cmd_echo},       {"quit", -1, cmd_quit},
     {"select", 2, cmd_select},  {"get", 2, cmd_get},         {"set", -3, cmd_set},
     {"del", -2, cmd_del},       {"unlink", -2, cmd_del},     {"exists", -2, cmd_exists},
-    {"dbsize", 1, cmd_dbsize},  {"command", -1, cmd_empty_array},
-    {"config", -2, cmd_empty_array}, {"session", -2, cmd_session},
+    {"dbsize", 1, cmd_dbsize},  {"command", -1, cmd_command},
+    {"config", -2, cmd_config}, {"session", -2, cmd_session},
+    {"getex", -2, cmd_getex},
     {"mget", -2, cmd_mget},     {"setnx", 3, cmd_setnx},     {"getset", 3, cmd_getset},
     {"setex", 4, cmd_setex},    {"psetex", 4, cmd_setex},    {"getdel", 2, cmd_getdel},
     {"ttl", 2, cmd_ttl},        {"pttl", 2, cmd_ttl},        {"expire", -3, cmd_expire},

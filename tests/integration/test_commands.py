@@ -247,3 +247,29 @@ def test_unix_socket(tmp_path):
     finally:
         stop(proc)
     assert not os.path.exists(path)
+
+
+def test_getex_and_config(r):
+    r.set("k:g", "v")
+    assert r.getex("k:g", ex=100) == "v" and 99 <= r.ttl("k:g") <= 100
+    assert r.getex("k:g", persist=True) == "v" and r.ttl("k:g") == -1
+    assert r.getex("k:g", px=50_000) == "v" and r.pttl("k:g") > 0
+    assert r.getex("k:none") is None
+    assert r.config_get("save") == {"save": ""}
+    assert r.config_get("appendonly") == {"appendonly": "no"}
+    assert set(r.config_get("max*")) == {"maxmemory", "maxmemory-policy"}
+
+
+def test_resp3_after_hello_3(daemon):
+    import socket
+    with socket.create_connection(("127.0.0.1", daemon)) as s:
+        s.sendall(b"HELLO 3\r\nSET r3:k v\r\nSESSION INFO r3\r\nGET r3:none\r\n")
+        s.settimeout(5)
+        data = b""
+        while not data.endswith(b"_\r\n"):
+            chunk = s.recv(65536)
+            assert chunk
+            data += chunk
+    assert data.startswith(b"%7\r\n")            # HELLO's map
+    assert b"+OK\r\n%15\r\n$4\r\nname\r\n$2\r\nr3\r\n" in data  # SESSION INFO as a map
+    assert data.endswith(b"_\r\n")               # RESP3 null
