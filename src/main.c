@@ -26,6 +26,7 @@
 #include "log.h"
 #include "lua_core.h"
 #include "policy.h"
+#include "replay.h"
 #include "server.h"
 
 #define POLICYD_VERSION "0.1.0"
@@ -38,6 +39,8 @@ static void usage(FILE *out)
             "               [--log-level debug|info|warn|error]\n"
             "                                      run the daemon (default 127.0.0.1:7379)\n"
             "       policyd --check FILE           load and validate a policy\n"
+            "       policyd replay --policy FILE TRACE.csv [--entries N | --bytes SIZE]\n"
+            "                      [--strategy NAME] [--csv]   replay a trace in-process\n"
             "       policyd lua SCRIPT [ARGS...]   run a Lua script with policyd.core\n"
             "       policyd --version\n"
             "       policyd --help\n"
@@ -289,6 +292,8 @@ int main(int argc, char **argv)
         return run_lua(argc - 2, argv + 2, argv[0]);
     if (argc == 3 && strcmp(argv[1], "--check") == 0)
         return check_policy(argv[2]);
+    if (argc >= 2 && strcmp(argv[1], "replay") == 0)
+        return replay_main(argc - 2, argv + 2);
     const char *policy_path = NULL;
     server_config_t scfg = {0};
     bool log_json = false;
