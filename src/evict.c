@@ -20,7 +20,7 @@
 
 static const char *const kind_names[EVICT_KIND_COUNT] = {
     [EVICT_LRU] = "lru", [EVICT_LFU] = "lfu", [EVICT_TTL] = "ttl",
-    [EVICT_SIZE] = "size", [EVICT_CUSTOM] = "custom",
+    [EVICT_SIZE] = "size", [EVICT_SIEVE] = "sieve", [EVICT_CUSTOM] = "custom",
 };
 
 const char *evict_kind_name(evict_kind k)
@@ -104,7 +104,7 @@ static void list_unlink(session_t *s, entry_t *e)
 void evict_init(session_t *s, evict_kind kind)
 {
     s->evict.kind = kind;
-    s->evict.head = s->evict.tail = 0;
+    s->evict.head = s->evict.tail = s->evict.hand = 0;
     heap_init(&s->evict.heap, heap_moved, s);
 }
 
@@ -117,13 +117,15 @@ int evict_attach(session_t *s, uint32_t id, entry_t *e)
 {
     if (uses_heap(s->evict.kind))
         return heap_push(&s->evict.heap, &s->arena, heap_node_for(s, id, e));
+    e->flags &= (uint8_t)~ENTRY_VISITED;
     list_push_tail(s, id, e);
     return 0;
 }
 
 void evict_detach(session_t *s, uint32_t id, entry_t *e)
 {
-    (void)id;
+    if (s->evict.hand == id) /* the hand stays where the entry was */
+        s->evict.hand = entry_next(e);
     if (uses_heap(s->evict.kind))
         heap_remove(&s->evict.heap, &s->arena, entry_heap_slot(e));
     else
@@ -149,7 +151,9 @@ void evict_count_use(session_t *s, entry_t *e)
 void evict_touch(session_t *s, uint32_t id, entry_t *e)
 {
     evict_count_use(s, e);
-    if (uses_heap(s->evict.kind)) {
+    if (s->evict.kind == EVICT_SIEVE) {
+        e->flags |= ENTRY_VISITED; /* SIEVE never moves an entry on a hit */
+    } else if (uses_heap(s->evict.kind)) {
         heap_update(&s->evict.heap, entry_heap_slot(e), heap_node_for(s, id, e));
     } else if (s->evict.tail != id) {
         list_unlink(s, e);
@@ -196,6 +200,18 @@ uint32_t evict_victim(session_t *s)
         return s->evict.head;
     case EVICT_CUSTOM:
         return choose(s);
+    case EVICT_SIEVE: {
+        uint32_t id = s->evict.hand ? s->evict.hand : s->evict.head;
+        for (;;) {
+            entry_t *e = ent(s, id);
+            if (!(e->flags & ENTRY_VISITED)) {
+                s->evict.hand = id;
+                return id;
+            }
+            e->flags &= (uint8_t)~ENTRY_VISITED;
+            id = entry_next(e) ? entry_next(e) : s->evict.head;
+        }
+    }
     case EVICT_LRU:
     case EVICT_KIND_COUNT:
         break;
@@ -243,7 +259,7 @@ int evict_set_kind(session_t *s, evict_kind kind)
     if (uses_heap(old) && !uses_heap(kind))
         heap_free(&s->evict.heap, &s->arena);
     s->evict.kind = kind;
-    s->evict.head = s->evict.tail = 0;
+    s->evict.head = s->evict.tail = s->evict.hand = 0;
     s->evict.heap.len = 0;
     for (i = 0; i < n; i++)
         evict_attach(s, order[i].id, ent(s, order[i].id)); /* cannot fail: reserved */

@@ -7,6 +7,10 @@
  *   ttl     soonest expiry first; entries without a TTL after all
  *           that have one, least recently used first.                O(log n)
  *   size    largest entry first; ties to the least recently used.    O(log n)
+ *   sieve   SIEVE (NSDI'24): a FIFO with a visited bit set on use; a
+ *           hand moves from the oldest entry toward newer ones, clears
+ *           set bits and evicts the first entry whose bit is clear,
+ *           then stays there.                                        O(1) amortized
  *   custom  up to sample_size entries sampled uniformly at random;
  *           the engine's chooser callback picks one.                 O(samples)
  *
@@ -29,6 +33,7 @@ typedef enum evict_kind {
     EVICT_LFU,
     EVICT_TTL,
     EVICT_SIZE,
+    EVICT_SIEVE,
     EVICT_CUSTOM,
     EVICT_KIND_COUNT
 } evict_kind;
@@ -53,7 +58,8 @@ typedef int (*evict_chooser_fn)(void *ud, struct session *s,
 
 typedef struct evict {
     evict_kind kind;
-    uint32_t head, tail; /* list: head is the least recently used */
+    uint32_t head, tail; /* list: head is the least recently used (or oldest) */
+    uint32_t hand;       /* sieve: where the next search starts; 0 = head */
     heap_t heap;         /* lfu and size */
 } evict_t;
 

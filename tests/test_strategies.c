@@ -912,6 +912,31 @@ static void test_sequence_renumbering(void)
     engine_destroy(e);
 }
 
+/* SIEVE: a hit sets a visited bit and moves nothing; the hand goes from
+ * the oldest entry toward newer ones, clearing bits, evicts the first
+ * unvisited entry and stays there. */
+static void test_sieve(void)
+{
+    clock_ms = 130000;
+    engine_t *e = new_engine((engine_config_t){.seed = 17, .strategy = EVICT_SIEVE});
+    session_t *s = open_session(e, "sieve");
+    session_set_limits(s, (session_limits_t){.entries = 3});
+    CHECK(put(s, "a", 1) == PD_OK);
+    CHECK(put(s, "b", 1) == PD_OK);
+    CHECK(put(s, "c", 1) == PD_OK);
+    CHECK(use(s, "a") == PD_OK);                 /* a visited */
+    CHECK(put(s, "d", 1) == PD_OK);              /* hand: a (clear) -> b: out */
+    CHECK(!has(s, "b") && has(s, "a") && has(s, "c") && has(s, "d"));
+    CHECK(put(s, "e", 1) == PD_OK);              /* hand stays at c: out */
+    CHECK(!has(s, "c") && has(s, "a") && has(s, "d") && has(s, "e"));
+    CHECK(use(s, "d") == PD_OK && use(s, "e") == PD_OK);
+    CHECK(put(s, "f", 1) == PD_OK);              /* hand: d, e (clear), wraps to a: out */
+    CHECK(!has(s, "a") && has(s, "d") && has(s, "e") && has(s, "f"));
+    CHECK_EQ_U(s->counters.evictions, 3);
+    CHECK_ACCOUNTING(s);
+    engine_destroy(e);
+}
+
 int main(void)
 {
     memset(vbuf, 'v', sizeof(vbuf));
@@ -929,5 +954,6 @@ int main(void)
     isolated(rewrite_scenario, true, "custom rewrite with ttl");
     test_switching();
     test_sequence_renumbering();
+    test_sieve();
     return check_done();
 }
