@@ -31,6 +31,7 @@ bench: build
 	build/tests/bench/bench_engine
 	tests/bench/redis_overhead.sh
 	build/tests/bench/bench_policy policies/default.lua
+	tests/bench/replay_table.sh build
 
 install: build
 	cmake --install build --prefix $(PREFIX)
