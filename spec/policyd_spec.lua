@@ -462,6 +462,6 @@ describe("the helpers inside the policy sandbox", function()
     assert.equals(0.25, policy.sample_interval)
     assert.has_error(function() validate { limts = {} } end,
       "unknown field 'limts' (did you mean 'limits'?)")
-    assert.same({ "lru", "lfu", "ttl", "size", "sieve" }, validate.strategies)
+    assert.same({ "lru", "lfu", "ttl", "size", "sieve", "s3fifo" }, validate.strategies)
   end)
 end)

@@ -159,7 +159,7 @@ describe("validate", function()
     it("may carry its own eviction, with no default of its own", function()
       assert.equals("size", validate { limits = { eviction = "size" } }.limits.eviction)
       assert.is_nil(validate { limits = {} }.limits.eviction)
-      assert.equals('limits.eviction: unknown strategy "fifo": expected lru, lfu, ttl, size, sieve or a function',
+      assert.equals('limits.eviction: unknown strategy "fifo": expected lru, lfu, ttl, size, sieve, s3fifo or a function',
         error_of(validate, { limits = { eviction = "fifo" } }))
     end)
   end)
@@ -205,10 +205,10 @@ describe("validate", function()
     end)
 
     it("is one of the built-in strategies", function()
-      for _, name in ipairs { "lru", "lfu", "ttl", "size", "sieve" } do
+      for _, name in ipairs { "lru", "lfu", "ttl", "size", "sieve", "s3fifo" } do
         assert.equals(name, validate { limits = {}, eviction = name }.eviction)
       end
-      assert.equals('eviction: unknown strategy "LRU": expected lru, lfu, ttl, size, sieve or a function',
+      assert.equals('eviction: unknown strategy "LRU": expected lru, lfu, ttl, size, sieve, s3fifo or a function',
         error_of(validate, { limits = {}, eviction = "LRU" }))
     end)
 
@@ -225,7 +225,7 @@ describe("validate", function()
 
   describe("validate.strategies", function()
     it("lists the built-in strategy names", function()
-      assert.same({ "lru", "lfu", "ttl", "size", "sieve" }, validate.strategies)
+      assert.same({ "lru", "lfu", "ttl", "size", "sieve", "s3fifo" }, validate.strategies)
     end)
 
     it("is a copy: changing it does not change what validates", function()

@@ -30,7 +30,8 @@
 enum {
     ENTRY_TTL = 1u << 0,     /* has an expiry; its heap slot trails the value */
     ENTRY_VISITED = 1u << 1, /* reference bit, for SIEVE-like strategies */
-    ENTRY_QUEUE = 3u << 2,   /* queue membership, for S3-FIFO-like strategies */
+    ENTRY_MAIN = 1u << 2,    /* S3-FIFO: in the main queue (else the small one) */
+    ENTRY_FREQ = 3u << 4,    /* S3-FIFO: accesses since insertion, capped at 3 */
 };
 
 typedef struct entry {

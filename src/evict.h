@@ -11,6 +11,12 @@
  *           hand moves from the oldest entry toward newer ones, clears
  *           set bits and evicts the first entry whose bit is clear,
  *           then stays there.                                        O(1) amortized
+ *   s3fifo  S3-FIFO (SOSP'23): new entries enter a small FIFO (10% of
+ *           the entry limit); leaving it, an entry used twice or more
+ *           moves to the main FIFO, others go, their keys remembered in
+ *           a ghost FIFO (90% of the limit) that sends them straight to
+ *           main when they come back; main re-queues an entry with uses
+ *           left (one spent each time).                              O(1) amortized
  *   custom  up to sample_size entries sampled uniformly at random;
  *           the engine's chooser callback picks one.                 O(samples)
  *
@@ -34,6 +40,7 @@ typedef enum evict_kind {
     EVICT_TTL,
     EVICT_SIZE,
     EVICT_SIEVE,
+    EVICT_S3FIFO,
     EVICT_CUSTOM,
     EVICT_KIND_COUNT
 } evict_kind;
@@ -60,6 +67,14 @@ typedef struct evict {
     evict_kind kind;
     uint32_t head, tail; /* list: head is the least recently used (or oldest) */
     uint32_t hand;       /* sieve: where the next search starts; 0 = head */
+    uint32_t small_head, small_tail, small_len, main_len; /* s3fifo; head/tail is main */
+    struct {
+        uint64_t *ring;  /* s3fifo ghost: key hashes, oldest at next */
+        uint32_t cap, len, next;
+        uint64_t *keys;  /* membership: hash -> count, open addressing */
+        uint32_t *counts;
+        uint32_t mask;
+    } ghost;
     heap_t heap;         /* lfu and size */
 } evict_t;
 
@@ -92,6 +107,10 @@ bool evict_has_victim(const struct session *s);
 
 /* The id of the entry to evict next, or 0 if nothing can be evicted. */
 uint32_t evict_victim(struct session *s);
+
+/* Sizes what depends on the entry limit (the S3-FIFO ghost); call after
+ * the limits change, then evict to fit. Returns 0 or -1. */
+int evict_resize(struct session *s);
 
 /* Switches strategy, rebuilding its structures in last-use order. Returns 0,
  * or -1 (out of memory; the old strategy is kept). */

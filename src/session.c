@@ -620,7 +620,10 @@ uint64_t session_evict_to(session_t *s, uint64_t bytes)
 
 void session_set_limits(session_t *s, session_limits_t limits)
 {
+    bool entries_changed = s->limits.entries != limits.entries;
     s->limits = limits;
+    if (entries_changed)
+        evict_resize(s); /* the S3-FIFO ghost follows the entry limit */
     if (limits.bytes)
         session_evict_to(s, limits.bytes);
     while (limits.entries && s->index.used > limits.entries && session_evict_one(s))

@@ -1,13 +1,14 @@
 #!/bin/sh
 # policyd replay on the shared cache trace gives the miss ratios of
-# ../shared/traces/README.md at 137 / 687 / 1,375 entries: exact LRU and
-# SIEVE, each within 0.001 of its row.
+# ../shared/traces/README.md at 137 / 687 / 1,375 entries: exact LRU,
+# SIEVE and S3-FIFO, each within 0.001 of its row.
 # Usage: tests/replay_check.sh BUILD_DIR
 set -eu
 trace=$(dirname "$0")/../../shared/traces/cache2k-web12.csv
 [ -f "$trace" ] || { echo "replay_check: no trace at $trace" >&2; exit 1; }
 for anchor in lru:137:0.6030 lru:687:0.4000 lru:1375:0.3152 \
-              sieve:137:0.5975 sieve:687:0.3648 sieve:1375:0.2828; do
+              sieve:137:0.5975 sieve:687:0.3648 sieve:1375:0.2828 \
+              s3fifo:137:0.5900 s3fifo:687:0.3519 s3fifo:1375:0.2775; do
     strategy=${anchor%%:*} rest=${anchor#*:}
     n=${rest%%:*} want=${rest#*:}
     got=$("$1/policyd" replay --policy policies/lru.lua "$trace" --entries "$n" \

@@ -73,6 +73,14 @@ static bool has(session_t *s, const char *key)
     return session_exists(s, key, strlen(key));
 }
 
+/* The flags of a present key's entry. */
+static unsigned ent_flags(session_t *s, const char *key)
+{
+    uint64_t h = index_hash(&s->index, key, strlen(key));
+    uint32_t id = index_find(&s->index, key, strlen(key), h);
+    return id ? index_entry(&s->index, id)->flags : 0;
+}
+
 static void print_key(void *ud, session_t *s, const unsigned char *key, size_t klen)
 {
     (void)ud;
@@ -937,6 +945,32 @@ static void test_sieve(void)
     engine_destroy(e);
 }
 
+/* S3-FIFO: new keys enter the small queue; leaving it, a key used twice
+ * moves to main, others go to the ghost; a ghost key comes back straight
+ * into main; main re-queues a key with uses left. Entry limit 10: the
+ * small queue's share is 1. */
+static void test_s3fifo(void)
+{
+    clock_ms = 140000;
+    engine_t *e = new_engine((engine_config_t){.seed = 18, .strategy = EVICT_S3FIFO});
+    session_t *s = open_session(e, "s3");
+    session_set_limits(s, (session_limits_t){.entries = 10});
+    const char *keys[] = {"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9"};
+    for (int i = 0; i < 10; i++)
+        CHECK(put(s, keys[i], 1) == PD_OK);
+    CHECK(use(s, "k0") == PD_OK && use(s, "k0") == PD_OK); /* k0: used twice */
+    CHECK(put(s, "n1", 1) == PD_OK);
+    /* k0 (twice used) went to main; k1 (unused) was the victim. */
+    CHECK(has(s, "k0") && !has(s, "k1"));
+    CHECK(s->evict.ghost.len == 1);
+    CHECK(put(s, "k1", 1) == PD_OK);  /* a ghost: straight into main */
+    CHECK((ent_flags(s, "k1") & ENTRY_MAIN) != 0);
+    CHECK(!has(s, "k2"));             /* the oldest small key made room */
+    CHECK_EQ_U(session_entries(s), 10);
+    CHECK_ACCOUNTING(s);
+    engine_destroy(e);
+}
+
 int main(void)
 {
     memset(vbuf, 'v', sizeof(vbuf));
@@ -955,5 +989,6 @@ int main(void)
     test_switching();
     test_sequence_renumbering();
     test_sieve();
+    test_s3fifo();
     return check_done();
 }

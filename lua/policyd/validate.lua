@@ -9,13 +9,13 @@
 --   local validate = require "policyd.validate"
 --   local policy = validate(t)               -- what the policy file returned
 --   local limits = validate.limits(t)        -- what a limits function returned
---   validate.strategies                      -- { "lru", "lfu", "ttl", "size", "sieve" }
+--   validate.strategies                      -- { "lru", "lfu", "ttl", "size", "sieve", "s3fifo" }
 --
 -- Errors are raised at level 0: the message carries no position, since the
 -- host points at the policy file itself.
 local policyd = require "policyd"
 
-local STRATEGIES = { "lru", "lfu", "ttl", "size", "sieve" }
+local STRATEGIES = { "lru", "lfu", "ttl", "size", "sieve", "s3fifo" }
 local is_strategy = {}
 for _, name in ipairs(STRATEGIES) do is_strategy[name] = true end
 

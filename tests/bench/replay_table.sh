@@ -6,7 +6,7 @@ set -eu
 trace=$(dirname "$0")/../../../shared/traces/cache2k-web12.csv
 [ -f "$trace" ] || { echo "replay_table: no trace at $trace" >&2; exit 1; }
 printf '%-8s %10s %10s %10s   %s\n' strategy "137" "687" "1375" "(README: LRU 0.6030 0.4000 0.3152, SIEVE 0.5975 0.3648 0.2828, S3-FIFO 0.5900 0.3519 0.2775)"
-for strategy in lru lfu ttl size sieve; do
+for strategy in lru lfu ttl size sieve s3fifo; do
     row=""
     for n in 137 687 1375; do
         r=$("$1/policyd" replay --policy policies/lru.lua "$trace" --entries "$n" \
