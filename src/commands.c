@@ -117,12 +117,53 @@ static void cmd_get(client_t *c, size_t argc, char **argv, const size_t *lens)
         resp_null(client_out(c), client_proto(c));
 }
 
+static bool is_expiry_unit(const char *a, size_t n)
+{
+    return arg_is(a, n, "EX") || arg_is(a, n, "PX") || arg_is(a, n, "EXAT") ||
+           arg_is(a, n, "PXAT");
+}
+
+/* An expiry option of SET or GETEX (EX s, PX ms, EXAT unix-s, PXAT unix-ms)
+ * as an absolute time on the engine's clock (at least 1: a time already
+ * past still expires). On a bad value it answers Redis's error, naming
+ * `cmd`, and returns false. */
+static bool parse_expiry(client_t *c, const char *unit, size_t ulen, const char *arg,
+                         size_t alen, const char *cmd, int64_t *at)
+{
+    long long v;
+    if (!arg_ll(arg, alen, &v)) {
+        resp_error(client_out(c), "ERR value is not an integer or out of range");
+        return false;
+    }
+    bool secs = arg_is(unit, ulen, "EX") || arg_is(unit, ulen, "EXAT");
+    bool abs = arg_is(unit, ulen, "EXAT") || arg_is(unit, ulen, "PXAT");
+    int64_t now = engine_now(client_engine(c));
+    int64_t ms = secs && v > 0 && v <= INT64_MAX / 1000 ? v * 1000 : v;
+    char msg[64];
+    snprintf(msg, sizeof(msg), "ERR invalid expire time in '%s' command", cmd);
+    if (v <= 0 || (secs && v > INT64_MAX / 1000)) {
+        resp_error(client_out(c), msg);
+        return false;
+    }
+    if (abs) { /* Unix times; the engine's clock is its own */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ms -= (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+    if (ms > INT64_MAX - now) {
+        resp_error(client_out(c), msg);
+        return false;
+    }
+    *at = now + ms > 0 ? now + ms : 1;
+    return true;
+}
+
 /* SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL] */
 static void cmd_set(client_t *c, size_t argc, char **argv, const size_t *lens)
 {
     int flags = 0;
     bool get = false, has_expire = false;
-    int64_t expire_at = 0, now = engine_now(client_engine(c));
+    int64_t expire_at = 0;
     for (size_t i = 3; i < argc; i++) {
         const char *a = argv[i];
         size_t n = lens[i];
@@ -134,36 +175,10 @@ static void cmd_set(client_t *c, size_t argc, char **argv, const size_t *lens)
             get = true;
         } else if (arg_is(a, n, "KEEPTTL") && !has_expire) {
             flags |= SESSION_SET_KEEPTTL;
-        } else if ((arg_is(a, n, "EX") || arg_is(a, n, "PX") || arg_is(a, n, "EXAT") ||
-                    arg_is(a, n, "PXAT")) && !has_expire && !(flags & SESSION_SET_KEEPTTL) &&
+        } else if (is_expiry_unit(a, n) && !has_expire && !(flags & SESSION_SET_KEEPTTL) &&
                    i + 1 < argc) {
-            long long v;
-            if (!arg_ll(argv[i + 1], lens[i + 1], &v)) {
-                resp_error(client_out(c), "ERR value is not an integer or out of range");
+            if (!parse_expiry(c, a, n, argv[i + 1], lens[i + 1], "set", &expire_at))
                 return;
-            }
-            bool secs = arg_is(a, n, "EX") || arg_is(a, n, "EXAT");
-            bool abs = arg_is(a, n, "EXAT") || arg_is(a, n, "PXAT");
-            if (v <= 0 || (secs && v > INT64_MAX / 1000)) {
-                resp_error(client_out(c), "ERR invalid expire time in 'set' command");
-                return;
-            }
-            int64_t ms = secs ? v * 1000 : v;
-            /* Absolute times are Unix times; the engine's clock is its own. */
-            if (abs) {
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                int64_t unix_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-                expire_at = now + (ms - unix_ms);
-                if (expire_at <= 0)
-                    expire_at = 1; /* already past: written and gone */
-            } else {
-                if (ms > INT64_MAX - now) {
-                    resp_error(client_out(c), "ERR invalid expire time in 'set' command");
-                    return;
-                }
-                expire_at = now + ms;
-            }
             has_expire = true;
             i++;
         } else {
@@ -1092,34 +1107,12 @@ static void cmd_config(client_t *c, size_t argc, char **argv, const size_t *lens
 static void cmd_getex(client_t *c, size_t argc, char **argv, const size_t *lens)
 {
     session_t *s = read_session(c, argv[1], lens[1]);
-    int64_t now = engine_now(client_engine(c)), at = -1;
-    bool persist = false;
-    if (argc == 3 && arg_is(argv[2], lens[2], "PERSIST")) {
-        persist = true;
-    } else if (argc == 4) {
-        long long v;
-        bool secs = arg_is(argv[2], lens[2], "EX") || arg_is(argv[2], lens[2], "EXAT");
-        bool abs = arg_is(argv[2], lens[2], "EXAT") || arg_is(argv[2], lens[2], "PXAT");
-        if (!secs && !abs && !arg_is(argv[2], lens[2], "PX")) {
-            resp_error(client_out(c), "ERR syntax error");
+    int64_t at = -1;
+    bool persist = argc == 3 && arg_is(argv[2], lens[2], "PERSIST");
+    if (argc == 4 && is_expiry_unit(argv[2], lens[2])) {
+        if (!parse_expiry(c, argv[2], lens[2], argv[3], lens[3], "getex", &at))
             return;
-        }
-        if (!arg_ll(argv[3], lens[3], &v)) {
-            resp_error(client_out(c), "ERR value is not an integer or out of range");
-            return;
-        }
-        if (v <= 0 || (secs && v > INT64_MAX / 1000)) {
-            resp_error(client_out(c), "ERR invalid expire time in 'getex' command");
-            return;
-        }
-        int64_t ms = secs ? v * 1000 : v;
-        if (abs) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ms -= (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-        }
-        at = ms > INT64_MAX - now ? INT64_MAX : now + ms;
-    } else if (argc != 2) {
+    } else if (argc != 2 && !persist) {
         resp_error(client_out(c), "ERR syntax error");
         return;
     }
