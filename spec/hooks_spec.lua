@@ -73,13 +73,18 @@ local function assert_exact(s)
   assert.equals(info.arena_bytes, info.bytes)
 end
 
--- e:actions() restricted to one op.
-local function actions_of(e, op)
+-- The items of list whose field equals value.
+local function where(list, field, value)
   local out = {}
-  for _, a in ipairs(e:actions()) do
-    if a.op == op then out[#out + 1] = a end
+  for _, item in ipairs(list) do
+    if item[field] == value then out[#out + 1] = item end
   end
   return out
+end
+
+-- e:actions() restricted to one op.
+local function actions_of(e, op)
+  return where(e:actions(), "op", op)
 end
 
 local function recorded(message)
@@ -128,11 +133,7 @@ local function session_in(snap, name)
 end
 
 local function alerts_of(e, kind)
-  local out = {}
-  for _, a in ipairs(e:alerts()) do
-    if a.kind == kind then out[#out + 1] = a end
-  end
-  return out
+  return where(e:alerts(), "kind", kind)
 end
 
 -- Least-squares slope of {time, bytes} points, in bytes per minute.

@@ -299,7 +299,7 @@ static void cmd_session(client_t *c, size_t argc, char **argv, const size_t *len
         return;
     }
     arena_stats_t as = {0};
-    arena_stats_refresh();
+    engine_refresh_stats(e); /* never an epoch per command at scale */
     arena_stats(&s->arena, &as);
     int64_t now = engine_now(e);
     const char *strategy = evict_kind_name(s->evict.kind);
@@ -1047,7 +1047,8 @@ static void cmd_memory(client_t *c, size_t argc, char **argv, const size_t *lens
             resp_null(client_out(c), client_proto(c));
     } else if (argc == 2 && arg_is(argv[1], lens[1], "STATS")) {
         engine_stats_t st;
-        engine_stats(e, true, &st);
+        engine_refresh_stats(e);
+        engine_stats(e, false, &st);
         resp_map(client_out(c), 9, client_proto(c));
         field_int(c, "allocated", (long long)st.process.allocated);
         field_int(c, "active", (long long)st.process.active);

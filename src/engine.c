@@ -36,6 +36,7 @@ struct engine {
     size_t bytes;          /* sum of session bytes, kept by the arenas */
     uint32_t expire_next;  /* position in live where expiry resumes */
     uint32_t max_arena_index;
+    int64_t refreshed_ms;  /* engine_refresh_stats' last refresh */
     rng_t rng;
 };
 
@@ -354,6 +355,16 @@ uint64_t engine_scan(engine_t *e, uint64_t cursor, size_t count,
             return slot << 24 | id;
     }
     return 0;
+}
+
+void engine_refresh_stats(engine_t *e)
+{
+    int64_t now = engine_now(e);
+    if (e->nlive > ENGINE_REFRESH_ALWAYS && e->refreshed_ms &&
+        now - e->refreshed_ms < ENGINE_REFRESH_MS)
+        return;
+    arena_stats_refresh();
+    e->refreshed_ms = now ? now : 1;
 }
 
 void engine_stats(engine_t *e, bool refresh, engine_stats_t *out)

@@ -674,20 +674,23 @@ static const luaL_Reg engine_methods[] = {
     {NULL, NULL},
 };
 
+/* A userdata type: its methods, and a finalizer that closes it. */
+static void register_type(lua_State *L, const char *name, const luaL_Reg *methods,
+                          lua_CFunction close)
+{
+    luaL_newmetatable(L, name);
+    lua_createtable(L, 0, 16);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, close);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+}
+
 int luaopen_policyd_core(lua_State *L)
 {
-    luaL_newmetatable(L, ENGINE_MT);
-    luaL_newlib(L, engine_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pop(L, 1);
-    luaL_newmetatable(L, POLICY_MT);
-    luaL_newlib(L, policy_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_policy_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pop(L, 1);
+    register_type(L, ENGINE_MT, engine_methods, l_close);
+    register_type(L, POLICY_MT, policy_methods, l_policy_close);
     lua_createtable(L, 0, 2);
     lua_pushcfunction(L, l_engine);
     lua_setfield(L, -2, "engine");
