@@ -1,6 +1,7 @@
 """Command semantics against the real daemon, with python3-redis."""
 import fnmatch
 import os
+import socket
 import time
 
 import pytest
@@ -273,3 +274,29 @@ def test_resp3_after_hello_3(daemon):
     assert data.startswith(b"%7\r\n")            # HELLO's map
     assert b"+OK\r\n%15\r\n$4\r\nname\r\n$2\r\nr3\r\n" in data  # SESSION INFO as a map
     assert data.endswith(b"_\r\n")               # RESP3 null
+
+
+def test_replies_to_a_slow_reader_arrive_whole_and_in_order(daemon):
+    # Replies bigger than the socket buffer are written in parts: the rest
+    # must follow in order, after what the socket took at once.
+    values = {b"slow:a": b"a" * (3 << 20), b"slow:b": b"b" * (2 << 20)}
+    s = socket.create_connection(("127.0.0.1", daemon))
+    request, expected = b"", b""
+    for key, value in values.items():
+        request += b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+            len(key), key, len(value), value)
+        expected += b"+OK\r\n"
+    for key in (b"slow:a", b"slow:b", b"slow:a"):
+        request += b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n" % (len(key), key)
+        expected += b"$%d\r\n%s\r\n+PONG\r\n" % (len(values[key]), values[key])
+    s.sendall(request)
+    time.sleep(0.5)  # a slow reader: 8 MB of replies overflow the socket
+    s.settimeout(30)
+    got = bytearray()
+    while len(got) < len(expected):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+    assert bytes(got) == expected
