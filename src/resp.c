@@ -290,12 +290,23 @@ static int put(resp_buf_t *b, const void *s, size_t n)
     return 0;
 }
 
-/* "<prefix><number>\r\n" */
+/* "<prefix><number>\r\n", formatted by hand: snprintf was an eighth of
+ * the server's CPU on pipelined GETs. */
 static int header(resp_buf_t *b, char prefix, long long n)
 {
-    char line[32];
-    int k = snprintf(line, sizeof(line), "%c%lld\r\n", prefix, n);
-    return put(b, line, (size_t)k);
+    char line[24];
+    char *p = line + sizeof(line);
+    *--p = '\n';
+    *--p = '\r';
+    unsigned long long u = n < 0 ? 0ull - (unsigned long long)n : (unsigned long long)n;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (n < 0)
+        *--p = '-';
+    *--p = prefix;
+    return put(b, p, (size_t)(line + sizeof(line) - p));
 }
 
 /* "<prefix><text>\r\n", with CR and LF in text turned into spaces: a
@@ -322,10 +333,13 @@ int resp_array(resp_buf_t *b, size_t n) { return header(b, '*', (long long)n); }
 int resp_bulk(resp_buf_t *b, const void *s, size_t len)
 {
     size_t before = b->len;
-    if (header(b, '$', (long long)len) != 0 || put(b, s, len) != 0 || put(b, "\r\n", 2) != 0) {
+    if (reserve(b, len + 32) != 0 || header(b, '$', (long long)len) != 0) {
         b->len = before;
         return -1;
     }
+    memcpy(b->data + b->len, s, len);
+    memcpy(b->data + b->len + len, "\r\n", 2);
+    b->len += len + 2;
     return 0;
 }
 

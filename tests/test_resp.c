@@ -1,5 +1,6 @@
 /* resp: the command parser (whole, in pieces, pipelined, inline, bad
  * input) and the reply writer. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,6 +141,14 @@ int main(void)
     b.len = 0;
     resp_integer(&b, -42);
     check_reply(&b, ":-42\r\n", 6);
+    b.len = 0;
+    resp_integer(&b, 0);
+    resp_integer(&b, LLONG_MAX);
+    resp_integer(&b, LLONG_MIN);
+    check_reply(&b, ":0\r\n:9223372036854775807\r\n:-9223372036854775808\r\n", 49);
+    b.len = 0;
+    resp_bulk(&b, "", 0);
+    check_reply(&b, "$0\r\n\r\n", 6);
     b.len = 0;
     resp_bulk(&b, "a\0b", 3);
     check_reply(&b, "$3\r\na\0b\r\n", 9);
