@@ -168,6 +168,15 @@ typedef struct daemon_state {
 
 #define SETTLE_MS 200
 
+/* The engine's clock in the daemon: libuv's loop time, read once per loop
+ * iteration, so the commands of one batch share one reading (as Redis
+ * caches its clock per command) instead of calling clock_gettime several
+ * times per command. */
+static int64_t loop_clock(void *ud)
+{
+    return (int64_t)uv_now(ud);
+}
+
 /* Every tick: a bounded active-expiry step, and the sample when it is due. */
 static void on_tick(uv_timer_t *t)
 {
@@ -229,7 +238,8 @@ static int run_daemon(const char *policy_path, server_config_t *scfg)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    engine_config_t cfg = {.seed = (uint64_t)uv_hrtime()};
+    engine_config_t cfg = {.seed = (uint64_t)uv_hrtime(), .clock = loop_clock,
+                           .clock_ud = d.loop};
     host_configure(d.host, &cfg);
     d.engine = engine_create(&cfg);
     if (!d.engine) {
