@@ -233,6 +233,9 @@ static int run_daemon(const char *policy_path, server_config_t *scfg)
 {
     char err[1024];
     daemon_state_t d = {.policy_path = policy_path, .loop = uv_default_loop()};
+    /* A client that hangs up while a reply is being written is an EPIPE
+     * for that client, not a signal that stops the daemon. */
+    signal(SIGPIPE, SIG_IGN);
     d.host = host_create(policy_path, 0, err, sizeof(err));
     if (!d.host) {
         fprintf(stderr, "%s\n", err);

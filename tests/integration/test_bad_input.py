@@ -1,6 +1,7 @@
 """Bad input: each bad client gets -ERR Protocol error or a disconnect, and
 nothing else changes: a well-behaved client sees no error and no data is
 lost."""
+import signal
 import socket
 import time
 
@@ -93,3 +94,28 @@ def test_a_thousand_idle_connections(r, daemon):
     while time.time() < deadline and r.info("clients")["connected_clients"] > 5:
         time.sleep(0.1)
     assert r.info("clients")["connected_clients"] <= 5
+
+
+def test_sigpipe_is_ignored():
+    # Writing to a socket the peer has reset raises SIGPIPE, which would
+    # stop the daemon: it must be an EPIPE for that client only.
+    from conftest import start, stop
+    proc, _ = start()
+    try:
+        with open(f"/proc/{proc.pid}/status") as status:
+            ignored = next(line for line in status if line.startswith("SigIgn:"))
+        assert int(ignored.split()[1], 16) & (1 << (signal.SIGPIPE - 1))
+    finally:
+        stop(proc)
+
+
+def test_a_client_that_hangs_up_mid_reply(r, daemon):
+    r.set("big:k", "x" * (1 << 20))
+    request = b"*2\r\n$3\r\nGET\r\n$5\r\nbig:k\r\n" * 32
+    for _ in range(20):
+        s = socket.create_connection(("127.0.0.1", daemon))
+        s.sendall(request)
+        s.recv(1)
+        s.close()
+    assert r.ping() is True
+    assert r.get("big:k") == "x" * (1 << 20)
