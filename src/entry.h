@@ -1,20 +1,20 @@
 /* entry: the layout of one key/value entry in its session's arena.
  *
- * Header, key and value are one allocation, so 10-byte keys with 32-byte
- * values fit jemalloc's 64-byte size class (22 + 10 + 32). Entries refer to
+ * Header, key and value are one allocation, so 12-byte keys with 32-byte
+ * values fit jemalloc's 64-byte size class (20 + 12 + 32). Entries refer to
  * each other by 24-bit id, never by pointer: ids survive reallocation and
  * make list links 3 bytes each. A session holds at most ENTRY_ID_MAX entries.
  *
  *   offset  field
- *   0       vlen      value length
- *   4       atime     last use, ENTRY_TICK_MS ticks since the session began
- *   8       ctime     when the value was set, same unit
- *   12      link[6]   strategy-owned: prev/next ids of a list, or a heap slot
- *   18      flags     ENTRY_* bits
- *   19      freq      LFU use count (decayed), saturating at 255
- *   20      hits      uses since the value was set, saturating at 255
- *   21      klen      key length; 255 means a u32 length precedes the key
- *   22      data      [u32 klen], key, value, [u32 expiry heap slot]
+ *   0       atime     last use, ENTRY_TICK_MS ticks since the session began
+ *   4       ctime     when the value was set, same unit
+ *   8       vlen      value length; 0xFFFF means a u32 length starts data
+ *   10      link[6]   strategy-owned: prev/next ids of a list, or a heap slot
+ *   16      flags     ENTRY_* bits
+ *   17      freq      LFU use count (decayed), saturating at 255
+ *   18      hits      uses since the value was set, saturating at 255
+ *   19      klen      key length; 255 means a u32 length precedes the key
+ *   20      data      [u32 vlen], [u32 klen], key, value, [u32 expiry heap slot]
  */
 #ifndef POLICYD_ENTRY_H
 #define POLICYD_ENTRY_H
@@ -26,6 +26,7 @@
 #define ENTRY_ID_MAX 0xFFFFFFu
 #define ENTRY_TICK_MS 10
 #define ENTRY_LONG_KEY 255u
+#define ENTRY_LONG_VALUE 0xFFFFu
 
 enum {
     ENTRY_TTL = 1u << 0,     /* has an expiry; its heap slot trails the value */
@@ -35,9 +36,9 @@ enum {
 };
 
 typedef struct entry {
-    uint32_t vlen;
     uint32_t atime;
     uint32_t ctime;
+    uint16_t vlen;
     uint8_t link[6];
     uint8_t flags;
     uint8_t freq;
@@ -51,8 +52,42 @@ typedef struct entry {
 /* Bytes an entry with this key and value needs (before size-class rounding). */
 static inline size_t entry_size(size_t klen, size_t vlen, int ttl)
 {
-    return ENTRY_HEADER + (klen >= ENTRY_LONG_KEY ? 4 : 0) + klen + vlen +
-           (ttl ? 4 : 0);
+    return ENTRY_HEADER + (vlen >= ENTRY_LONG_VALUE ? 4 : 0) + (klen >= ENTRY_LONG_KEY ? 4 : 0) +
+           klen + vlen + (ttl ? 4 : 0);
+}
+
+/* Whether a value of this length takes the u32 length field: an entry can
+ * only be rewritten in place by a value that agrees. */
+static inline int entry_long_value(size_t vlen)
+{
+    return vlen >= ENTRY_LONG_VALUE;
+}
+
+static inline size_t entry_vlen(const entry_t *e)
+{
+    if (e->vlen != ENTRY_LONG_VALUE)
+        return e->vlen;
+    uint32_t n;
+    memcpy(&n, e->data, 4);
+    return n;
+}
+
+/* Sets the value length: before entry_put_key, which writes after it. */
+static inline void entry_set_vlen(entry_t *e, size_t vlen)
+{
+    if (entry_long_value(vlen)) {
+        uint32_t n = (uint32_t)vlen;
+        e->vlen = ENTRY_LONG_VALUE;
+        memcpy(e->data, &n, 4);
+    } else {
+        e->vlen = (uint16_t)vlen;
+    }
+}
+
+/* Where the key length field is: after the u32 value length, if any. */
+static inline size_t entry_klen_at(const entry_t *e)
+{
+    return e->vlen == ENTRY_LONG_VALUE ? 4 : 0;
 }
 
 static inline size_t entry_klen(const entry_t *e)
@@ -60,13 +95,13 @@ static inline size_t entry_klen(const entry_t *e)
     if (e->klen != ENTRY_LONG_KEY)
         return e->klen;
     uint32_t n;
-    memcpy(&n, e->data, 4);
+    memcpy(&n, e->data + entry_klen_at(e), 4);
     return n;
 }
 
 static inline unsigned char *entry_key(entry_t *e)
 {
-    return e->data + (e->klen == ENTRY_LONG_KEY ? 4 : 0);
+    return e->data + entry_klen_at(e) + (e->klen == ENTRY_LONG_KEY ? 4 : 0);
 }
 
 static inline unsigned char *entry_val(entry_t *e)
@@ -76,7 +111,7 @@ static inline unsigned char *entry_val(entry_t *e)
 
 static inline size_t entry_bytes(const entry_t *e)
 {
-    return entry_size(entry_klen(e), e->vlen, e->flags & ENTRY_TTL);
+    return entry_size(entry_klen(e), entry_vlen(e), e->flags & ENTRY_TTL);
 }
 
 /* Writes the key length field and key; the value goes at entry_val(). */
@@ -85,7 +120,7 @@ static inline void entry_put_key(entry_t *e, const void *key, size_t klen)
     if (klen >= ENTRY_LONG_KEY) {
         uint32_t n = (uint32_t)klen;
         e->klen = ENTRY_LONG_KEY;
-        memcpy(e->data, &n, 4);
+        memcpy(e->data + entry_klen_at(e), &n, 4);
     } else {
         e->klen = (uint8_t)klen;
     }
@@ -117,13 +152,13 @@ static inline void entry_set_heap_slot(entry_t *e, uint32_t s) { entry_set_u24(e
 static inline uint32_t entry_ttl_slot(entry_t *e)
 {
     uint32_t s;
-    memcpy(&s, entry_val(e) + e->vlen, 4);
+    memcpy(&s, entry_val(e) + entry_vlen(e), 4);
     return s;
 }
 
 static inline void entry_set_ttl_slot(entry_t *e, uint32_t s)
 {
-    memcpy(entry_val(e) + e->vlen, &s, 4);
+    memcpy(entry_val(e) + entry_vlen(e), &s, 4);
 }
 
 #endif

@@ -275,8 +275,9 @@ static pd_status store(session_t *s, const void *key, size_t klen, uint64_t h,
     if (st == PD_OK && expire_at &&
         heap_reserve(&s->expiry, &s->arena, s->expiry.len + 1) != 0)
         st = PD_NOMEM;
-    /* A value of the same size class is rewritten where it is. */
-    bool in_place = old && plan.add == plan.sub;
+    /* A value of the same size class and layout is rewritten where it is. */
+    bool in_place = old && plan.add == plan.sub &&
+                    entry_long_value(entry_vlen(old)) == entry_long_value(vlen);
     entry_t *e = NULL;
     if (st == PD_OK && !(e = in_place ? old : arena_alloc(&s->arena, size)))
         st = PD_NOMEM;
@@ -291,7 +292,7 @@ static pd_status store(session_t *s, const void *key, size_t klen, uint64_t h,
         memset(e, 0, ENTRY_HEADER);
     else if (!in_place)
         memcpy(e, old, ENTRY_HEADER); /* keeps its use history */
-    e->vlen = (uint32_t)vlen;
+    entry_set_vlen(e, vlen);
     e->flags = expire_at ? ENTRY_TTL : 0;
     if (!in_place)
         entry_put_key(e, key, klen);
@@ -341,7 +342,7 @@ pd_status session_get(session_t *s, const void *key, size_t klen,
     s->used_ms = now_ms(s);
     evict_touch(s, id, e);
     *val = entry_val(e);
-    *vlen = e->vlen;
+    *vlen = entry_vlen(e);
     return PD_OK;
 }
 
@@ -352,7 +353,7 @@ pd_status session_peek(session_t *s, const void *key, size_t klen,
     if (!id)
         return PD_NOTFOUND;
     *val = entry_val(ent(s, id));
-    *vlen = ent(s, id)->vlen;
+    *vlen = entry_vlen(ent(s, id));
     return PD_OK;
 }
 
@@ -364,11 +365,11 @@ pd_status session_set(session_t *s, const void *key, size_t klen,
     uint32_t id = lookup(s, key, klen, &h);
     if (old && id) {
         entry_t *e = ent(s, id);
-        *old = malloc(e->vlen ? e->vlen : 1);
+        *old = malloc(entry_vlen(e) ? entry_vlen(e) : 1);
         if (!*old)
             return PD_NOMEM;
-        memcpy(*old, entry_val(e), e->vlen);
-        *old_len = e->vlen;
+        memcpy(*old, entry_val(e), entry_vlen(e));
+        *old_len = entry_vlen(e);
     }
     if (expire_at_ms < 0)
         return PD_INVALID;
@@ -439,7 +440,7 @@ pd_status session_expire_at(session_t *s, const void *key, size_t klen,
         return PD_OK;
     }
     /* The entry grows by its expiry-heap slot. */
-    return store(s, key, klen, h, id, entry_val(e), e->vlen, NULL, 0, at_ms, false);
+    return store(s, key, klen, h, id, entry_val(e), entry_vlen(e), NULL, 0, at_ms, false);
 }
 
 pd_status session_persist(session_t *s, const void *key, size_t klen)
@@ -451,7 +452,7 @@ pd_status session_persist(session_t *s, const void *key, size_t klen)
     entry_t *e = ent(s, id);
     if (!(e->flags & ENTRY_TTL))
         return PD_NOTSET;
-    return store(s, key, klen, h, id, entry_val(e), e->vlen, NULL, 0, 0, false);
+    return store(s, key, klen, h, id, entry_val(e), entry_vlen(e), NULL, 0, 0, false);
 }
 
 int64_t session_pttl(session_t *s, const void *key, size_t klen)
@@ -471,7 +472,7 @@ pd_status session_append(session_t *s, const void *key, size_t klen,
     pd_status st;
     if (id) {
         entry_t *e = ent(s, id);
-        size_t n = e->vlen;
+        size_t n = entry_vlen(e);
         st = store(s, key, klen, h, id, entry_val(e), n, val, vlen, expire_of(s, e), false);
         if (st == PD_OK)
             *new_len = n + vlen;
@@ -520,7 +521,7 @@ pd_status session_incrby(session_t *s, const void *key, size_t klen,
     uint64_t h;
     uint32_t id = lookup(s, key, klen, &h);
     int64_t v = 0;
-    if (id && !parse_i64(entry_val(ent(s, id)), ent(s, id)->vlen, &v))
+    if (id && !parse_i64(entry_val(ent(s, id)), entry_vlen(ent(s, id)), &v))
         return PD_NOTINT;
     if (__builtin_add_overflow(v, delta, &v))
         return PD_OVERFLOW;
@@ -536,7 +537,7 @@ pd_status session_incrby(session_t *s, const void *key, size_t klen,
 size_t session_strlen(session_t *s, const void *key, size_t klen)
 {
     uint32_t id = lookup(s, key, klen, NULL);
-    return id ? ent(s, id)->vlen : 0;
+    return id ? entry_vlen(ent(s, id)) : 0;
 }
 
 pd_status session_memory_usage(session_t *s, const void *key, size_t klen,

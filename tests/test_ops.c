@@ -871,12 +871,58 @@ static void test_flush_all(void)
     engine_destroy(e);
 }
 
+/* Values of 65,535 bytes and more carry their length in the entry's data,
+ * before the key: rewrites across that line (in one jemalloc size class,
+ * where a rewrite is otherwise done in place) keep key, value and TTL. */
+static void test_long_values(void)
+{
+    clock_ms = 8000000;
+    engine_t *e = make_engine();
+    session_t *s = open_session(e, "ops");
+    char long_key[300];
+    memset(long_key, 'k', sizeof(long_key));
+    const size_t sizes[] = {65533, 65534, 65535, 65536, 65534, 70000, 65535, 100};
+    size_t nsizes = sizeof(sizes) / sizeof(sizes[0]);
+    unsigned char *val = malloc(70001);
+    REQUIRE(val != NULL);
+    for (size_t ki = 0; ki < 2; ki++) {
+        const char *key = ki ? long_key : "lv";
+        size_t klen = ki ? sizeof(long_key) : 2;
+        for (size_t i = 0; i < nsizes; i++) {
+            memset(val, 'a' + (int)i, sizes[i]);
+            CHECK(session_set(s, key, klen, val, sizes[i], 0, i % 2 ? clock_ms + 60000 : 0,
+                              NULL, NULL) == PD_OK);
+            const unsigned char *v;
+            size_t n;
+            CHECK(session_peek(s, key, klen, &v, &n) == PD_OK && n == sizes[i] &&
+                  memcmp(v, val, n) == 0);
+            CHECK_EQ_U(session_strlen(s, key, klen), sizes[i]);
+            CHECK(session_pttl(s, key, klen) == (i % 2 ? 60000 : -1));
+            check_exact(e);
+        }
+        /* APPEND across the line: 65,534 + 1 + 1. */
+        memset(val, 'x', 65534);
+        CHECK(session_set(s, key, klen, val, 65534, 0, 0, NULL, NULL) == PD_OK);
+        size_t len = 0;
+        CHECK(session_append(s, key, klen, K("y"), &len) == PD_OK && len == 65535);
+        CHECK(session_append(s, key, klen, K("z"), &len) == PD_OK && len == 65536);
+        const unsigned char *v;
+        size_t n;
+        CHECK(session_peek(s, key, klen, &v, &n) == PD_OK && n == 65536 &&
+              memcmp(v, val, 65534) == 0 && v[65534] == 'y' && v[65535] == 'z');
+        check_exact(e);
+    }
+    free(val);
+    engine_destroy(e);
+}
+
 int main(void)
 {
     test_set_get();
     test_del_exists_touch();
     test_expire();
     test_append_incr_strlen();
+    test_long_values();
     test_memory_usage();
     test_scan();
     test_clear_drop();
