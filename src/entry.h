@@ -1,7 +1,10 @@
 /* entry: the layout of one key/value entry in its session's arena.
  *
  * Header, key and value are one allocation, so 12-byte keys with 32-byte
- * values fit jemalloc's 64-byte size class (20 + 12 + 32). Entries refer to
+ * values fit jemalloc's 64-byte size class (20 + 12 + 32). A value whose
+ * size classes come out smaller apart (1,000 bytes: 1,280 together, 48 +
+ * 1,024 apart) is its own allocation, and the entry holds a pointer to it
+ * (ENTRY_SPLIT). Entries refer to
  * each other by 24-bit id, never by pointer: ids survive reallocation and
  * make list links 3 bytes each. A session holds at most ENTRY_ID_MAX entries.
  *
@@ -14,7 +17,8 @@
  *   17      freq      LFU use count (decayed), saturating at 255
  *   18      hits      uses since the value was set, saturating at 255
  *   19      klen      key length; 255 means a u32 length precedes the key
- *   20      data      [u32 vlen], [u32 klen], key, value, [u32 expiry heap slot]
+ *   20      data      [u32 vlen], [u32 klen], key, value or its pointer,
+ *                     [u32 expiry heap slot]
  */
 #ifndef POLICYD_ENTRY_H
 #define POLICYD_ENTRY_H
@@ -32,6 +36,7 @@ enum {
     ENTRY_TTL = 1u << 0,     /* has an expiry; its heap slot trails the value */
     ENTRY_VISITED = 1u << 1, /* reference bit, for SIEVE-like strategies */
     ENTRY_MAIN = 1u << 2,    /* S3-FIFO: in the main queue (else the small one) */
+    ENTRY_SPLIT = 1u << 3,   /* the value is its own allocation */
     ENTRY_FREQ = 3u << 4,    /* S3-FIFO: accesses since insertion, capped at 3 */
 };
 
@@ -49,11 +54,12 @@ typedef struct entry {
 
 #define ENTRY_HEADER offsetof(entry_t, data)
 
-/* Bytes an entry with this key and value needs (before size-class rounding). */
-static inline size_t entry_size(size_t klen, size_t vlen, int ttl)
+/* Bytes an entry with this key and value needs (before size-class rounding):
+ * with the value in it, or (split) with a pointer to it. */
+static inline size_t entry_size(size_t klen, size_t vlen, int ttl, int split)
 {
     return ENTRY_HEADER + (vlen >= ENTRY_LONG_VALUE ? 4 : 0) + (klen >= ENTRY_LONG_KEY ? 4 : 0) +
-           klen + vlen + (ttl ? 4 : 0);
+           klen + (split ? sizeof(void *) : vlen) + (ttl ? 4 : 0);
 }
 
 /* Whether a value of this length takes the u32 length field: an entry can
@@ -106,12 +112,37 @@ static inline unsigned char *entry_key(entry_t *e)
 
 static inline unsigned char *entry_val(entry_t *e)
 {
-    return entry_key(e) + entry_klen(e);
+    unsigned char *at = entry_key(e) + entry_klen(e);
+    if (!(e->flags & ENTRY_SPLIT))
+        return at;
+    unsigned char *v;
+    memcpy(&v, at, sizeof(v));
+    return v;
 }
 
+/* A split entry's value: set after entry_put_key. */
+static inline void entry_set_split_value(entry_t *e, unsigned char *v)
+{
+    memcpy(entry_key(e) + entry_klen(e), &v, sizeof(v));
+}
+
+/* The entry's own allocation (for a split entry, without its value). */
 static inline size_t entry_bytes(const entry_t *e)
 {
-    return entry_size(entry_klen(e), entry_vlen(e), e->flags & ENTRY_TTL);
+    return entry_size(entry_klen(e), entry_vlen(e), e->flags & ENTRY_TTL, e->flags & ENTRY_SPLIT);
+}
+
+/* The entry's size as if its value were inline, whatever its layout: what
+ * the size strategy compares. */
+static inline size_t entry_whole_size(const entry_t *e)
+{
+    return entry_size(entry_klen(e), entry_vlen(e), e->flags & ENTRY_TTL, 0);
+}
+
+/* Where the expiry heap slot is: after the value, or after its pointer. */
+static inline unsigned char *entry_tail(entry_t *e)
+{
+    return entry_key(e) + entry_klen(e) + (e->flags & ENTRY_SPLIT ? sizeof(void *) : entry_vlen(e));
 }
 
 /* Writes the key length field and key; the value goes at entry_val(). */
@@ -152,13 +183,13 @@ static inline void entry_set_heap_slot(entry_t *e, uint32_t s) { entry_set_u24(e
 static inline uint32_t entry_ttl_slot(entry_t *e)
 {
     uint32_t s;
-    memcpy(&s, entry_val(e) + entry_vlen(e), 4);
+    memcpy(&s, entry_tail(e), 4);
     return s;
 }
 
 static inline void entry_set_ttl_slot(entry_t *e, uint32_t s)
 {
-    memcpy(entry_val(e) + entry_vlen(e), &s, 4);
+    memcpy(entry_tail(e), &s, 4);
 }
 
 #endif

@@ -68,7 +68,7 @@ static heap_node_t heap_node_for(session_t *s, uint32_t id, entry_t *e)
 {
     int64_t key = s->evict.kind == EVICT_LFU
                       ? (int64_t)e->freq * (int64_t)decay_ticks(s) + e->atime
-                      : -(int64_t)entry_bytes(e);
+                      : -(int64_t)entry_whole_size(e);
     return (heap_node_t){.key = key, .tie = session_tie(s, id)};
 }
 
@@ -476,7 +476,7 @@ static void evict_candidate_fill(session_t *s, uint32_t id, evict_candidate_t *c
     uint32_t now = now_tick(s);
     c->key = entry_key(e);
     c->klen = entry_klen(e);
-    c->bytes = arena_usable(&s->arena, entry_bytes(e));
+    c->bytes = session_entry_bytes(s, e);
     c->idle_ms = (int64_t)(now - e->atime) * ENTRY_TICK_MS;
     c->age_ms = (int64_t)(now - e->ctime) * ENTRY_TICK_MS;
     c->hits = e->hits;

@@ -63,6 +63,20 @@ static void expiry_moved(void *ctx, uint32_t id, uint32_t slot)
     entry_set_ttl_slot(ent(ctx, id), slot);
 }
 
+/* Frees an entry and its value, if that is apart. */
+static void free_entry(session_t *s, entry_t *e)
+{
+    if (e->flags & ENTRY_SPLIT)
+        arena_free(&s->arena, entry_val(e));
+    arena_free(&s->arena, e);
+}
+
+size_t session_entry_bytes(session_t *s, entry_t *e)
+{
+    size_t b = arena_usable(&s->arena, entry_bytes(e));
+    return e->flags & ENTRY_SPLIT ? b + arena_usable(&s->arena, entry_vlen(e)) : b;
+}
+
 /* Unlinks an entry from everything and frees it. */
 static void remove_entry(session_t *s, uint32_t id, uint64_t h)
 {
@@ -71,7 +85,7 @@ static void remove_entry(session_t *s, uint32_t id, uint64_t h)
     if (e->flags & ENTRY_TTL)
         heap_remove(&s->expiry, &s->arena, entry_ttl_slot(e));
     index_remove(&s->index, &s->arena, id, h);
-    arena_free(&s->arena, e);
+    free_entry(s, e);
 }
 
 static inline uint64_t entry_hash(const session_t *s, entry_t *e)
@@ -121,8 +135,9 @@ bool session_evict_one(session_t *s)
 /* --- budgets ------------------------------------------------------------- */
 
 typedef struct plan {
-    size_t add;   /* usable bytes of the new allocation */
-    size_t sub;   /* usable bytes of the allocation it replaces */
+    size_t add;   /* usable bytes of the new allocations */
+    size_t sub;   /* usable bytes of the allocations they replace */
+    bool split;   /* the value is its own allocation */
     bool insert;  /* a new key: the index grows, the entry count rises */
     bool ttl;     /* the entry joins the expiry heap */
 } plan_t;
@@ -203,7 +218,7 @@ static void restore(session_t *s, uint32_t id, uint64_t h, int64_t expire_at)
     if (!ok) {
         e->flags &= (uint8_t)~ENTRY_TTL;
         index_remove(&s->index, &s->arena, id, h);
-        arena_free(&s->arena, e);
+        free_entry(s, e);
     }
 }
 
@@ -227,10 +242,25 @@ static pd_status precheck(session_t *s, size_t klen, size_t n1, size_t n2,
     return PD_OK;
 }
 
+/* Values from this size on are split from their entry when the two size
+ * classes apart sum to less than the one together. */
+#define SPLIT_MIN 256
+
 static plan_t plan_for(session_t *s, size_t klen, size_t vlen, bool insert, bool ttl)
 {
-    size_t size = klen <= UINT32_MAX && vlen <= UINT32_MAX ? entry_size(klen, vlen, ttl) : 0;
-    return (plan_t){.add = size ? arena_usable(&s->arena, size) : 0, .insert = insert, .ttl = ttl};
+    plan_t p = {.insert = insert, .ttl = ttl};
+    if (klen > UINT32_MAX || vlen > UINT32_MAX)
+        return p; /* add 0: too big */
+    p.add = arena_usable(&s->arena, entry_size(klen, vlen, ttl, false));
+    if (vlen >= SPLIT_MIN) {
+        size_t apart = arena_usable(&s->arena, entry_size(klen, vlen, ttl, true)) +
+                       arena_usable(&s->arena, vlen);
+        if (apart < p.add) {
+            p.add = apart;
+            p.split = true;
+        }
+    }
+    return p;
 }
 
 pd_status session_check_set(session_t *s, const void *key, size_t klen, size_t vlen,
@@ -246,7 +276,6 @@ static pd_status store(session_t *s, const void *key, size_t klen, uint64_t h,
                        size_t n2, int64_t expire_at, bool fresh)
 {
     size_t vlen = n1 + n2;
-    size_t size = entry_size(klen, vlen, expire_at != 0);
     plan_t plan = plan_for(s, klen, n2 <= UINT32_MAX - n1 ? vlen : SIZE_MAX, id == 0,
                            expire_at != 0);
     pd_status pre = precheck(s, klen, n1, n2, &plan);
@@ -260,7 +289,7 @@ static pd_status store(session_t *s, const void *key, size_t klen, uint64_t h,
     int64_t old_expire = 0;
     if (old) {
         old_expire = expire_of(s, old);
-        plan.sub = arena_usable(&s->arena, entry_bytes(old));
+        plan.sub = session_entry_bytes(s, old);
         evict_detach(s, id, old);
         s->pinned = id; /* a custom chooser's sample must skip it too */
         if (old->flags & ENTRY_TTL)
@@ -276,11 +305,21 @@ static pd_status store(session_t *s, const void *key, size_t klen, uint64_t h,
         heap_reserve(&s->expiry, &s->arena, s->expiry.len + 1) != 0)
         st = PD_NOMEM;
     /* A value of the same size class and layout is rewritten where it is. */
-    bool in_place = old && plan.add == plan.sub &&
+    bool in_place = old && plan.add == plan.sub && !plan.split && !(old->flags & ENTRY_SPLIT) &&
                     entry_long_value(entry_vlen(old)) == entry_long_value(vlen);
     entry_t *e = NULL;
-    if (st == PD_OK && !(e = in_place ? old : arena_alloc(&s->arena, size)))
-        st = PD_NOMEM;
+    unsigned char *apart = NULL;
+    if (st == PD_OK && !in_place) {
+        e = arena_alloc(&s->arena, entry_size(klen, vlen, expire_at != 0, plan.split));
+        if (e && plan.split && !(apart = arena_alloc(&s->arena, vlen))) {
+            arena_free(&s->arena, e);
+            e = NULL;
+        }
+        if (!e)
+            st = PD_NOMEM;
+    } else if (st == PD_OK) {
+        e = old;
+    }
     if (st != PD_OK) {
         if (old)
             restore(s, id, h, old_expire);
@@ -293,9 +332,11 @@ static pd_status store(session_t *s, const void *key, size_t klen, uint64_t h,
     else if (!in_place)
         memcpy(e, old, ENTRY_HEADER); /* keeps its use history */
     entry_set_vlen(e, vlen);
-    e->flags = expire_at ? ENTRY_TTL : 0;
+    e->flags = (expire_at ? ENTRY_TTL : 0) | (apart ? ENTRY_SPLIT : 0);
     if (!in_place)
         entry_put_key(e, key, klen);
+    if (apart)
+        entry_set_split_value(e, apart);
     /* memmove: the pieces may come from the entry itself. */
     if (n1)
         memmove(entry_val(e), v1, n1);
@@ -304,11 +345,11 @@ static pd_status store(session_t *s, const void *key, size_t klen, uint64_t h,
 
     if (old && !in_place) {
         index_set(&s->index, id, e);
-        arena_free(&s->arena, old);
+        free_entry(s, old);
     } else if (!old) {
         id = index_insert(&s->index, &s->arena, h, e);
         if (!id) {
-            arena_free(&s->arena, e);
+            free_entry(s, e);
             s->counters.refused++;
             return PD_NOMEM;
         }
@@ -551,8 +592,7 @@ pd_status session_memory_usage(session_t *s, const void *key, size_t klen,
     /* The entry, plus its share of the two index arrays, plus its nodes. */
     uint64_t index_bytes = arena_usable(&s->arena, (ix->mask + 1) * sizeof(uint32_t)) +
                            arena_usable(&s->arena, ix->id_cap * sizeof(uintptr_t));
-    uint64_t b = arena_usable(&s->arena, entry_bytes(e)) +
-                 (index_bytes + ix->used - 1) / ix->used;
+    uint64_t b = session_entry_bytes(s, e) + (index_bytes + ix->used - 1) / ix->used;
     if (heap_strategy(s))
         b += sizeof(heap_node_t);
     if (e->flags & ENTRY_TTL)

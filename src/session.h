@@ -173,6 +173,10 @@ size_t session_expire_some(session_t *s, size_t max);
 static inline uint64_t session_entries(const session_t *s) { return s->index.used; }
 static inline uint64_t session_bytes(const session_t *s) { return s->arena.bytes; }
 
+/* Internal: the bytes entry `e` holds in the arena, its value's own
+ * allocation included. */
+size_t session_entry_bytes(session_t *s, struct entry *e);
+
 /* Internal: the tie for a heap node of entry `id`: (sequence << 24) | id.
  * Renumbers the session's heaps before the 40-bit sequence runs out. */
 uint64_t session_tie(session_t *s, uint32_t id);

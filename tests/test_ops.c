@@ -916,6 +916,53 @@ static void test_long_values(void)
     engine_destroy(e);
 }
 
+/* A value whose size classes sum to less apart than together (1,000 bytes:
+ * 48 + 1,024 against 1,280) is its own allocation; reads, appends, TTLs and
+ * rewrites see no difference, and the bytes are exactly the two classes. */
+static void test_split_values(void)
+{
+    clock_ms = 9000000;
+    engine_t *e = make_engine();
+    session_t *s = open_session(e, "ops");
+    CHECK(set_str(s, "first", "x", 0)); /* the index arrays exist from here */
+    uint64_t base = session_bytes(s);
+    size_t whole = arena_usable(&s->arena, entry_size(11, 1000, 0, 0));
+    size_t apart = arena_usable(&s->arena, entry_size(11, 1000, 0, 1)) +
+                   arena_usable(&s->arena, 1000);
+    CHECK(apart < whole);
+
+    char val[1001];
+    memset(val, 'v', 1000);
+    val[1000] = '\0';
+    CHECK(set_str(s, "split:value", val, 0));
+    CHECK_EQ_U(session_bytes(s) - base, apart);
+    CHECK(value_is(s, "split:value", val));
+    uint64_t usage = 0;
+    CHECK(session_memory_usage(s, K("split:value"), &usage) == PD_OK && usage >= apart);
+    check_exact(e);
+
+    size_t len = 0;
+    CHECK(session_append(s, K("split:value"), K("w"), &len) == PD_OK && len == 1001);
+    const unsigned char *v;
+    size_t n;
+    CHECK(session_peek(s, K("split:value"), &v, &n) == PD_OK && n == 1001 && memcmp(v, val, 1000) == 0 &&
+          v[1000] == 'w');
+    CHECK(session_expire_at(s, K("split:value"), clock_ms + 5000) == PD_OK);
+    CHECK(session_pttl(s, K("split:value")) == 5000);
+    check_exact(e);
+
+    CHECK(set_str(s, "split:value", "short", 0)); /* back in one allocation */
+    CHECK(value_is(s, "split:value", "short"));
+    CHECK_EQ_U(session_bytes(s) - base, arena_usable(&s->arena, entry_size(11, 5, 0, 0)));
+    CHECK(set_str(s, "split:value", val, clock_ms + 1000));
+    check_exact(e);
+    clock_ms += 1001; /* expires: entry and value go */
+    CHECK(!session_exists(s, K("split:value")));
+    CHECK_EQ_U(session_bytes(s), base);
+    check_exact(e);
+    engine_destroy(e);
+}
+
 int main(void)
 {
     test_set_get();
@@ -923,6 +970,7 @@ int main(void)
     test_expire();
     test_append_incr_strlen();
     test_long_values();
+    test_split_values();
     test_memory_usage();
     test_scan();
     test_clear_drop();

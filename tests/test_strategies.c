@@ -601,14 +601,14 @@ static void test_custom_fields(void)
     const evict_candidate_t *h = seen_key(&st, "hot");
     REQUIRE(a && b && h);
     CHECK_EQ_U(a->klen, 1);
-    CHECK_EQ_U(a->bytes, arena_usable(&s->arena, entry_size(1, 20, 0)));
+    CHECK_EQ_U(a->bytes, arena_usable(&s->arena, entry_size(1, 20, 0, 0)));
     CHECK(a->bytes > 1 + 20);
     CHECK_EQ_U(a->idle_ms, (225 - 5) * ENTRY_TICK_MS);
     CHECK_EQ_U(a->age_ms, (225 - 0) * ENTRY_TICK_MS);
     CHECK_EQ_U(a->hits, 2);
     CHECK_EQ_U(a->frequency, 0);                 /* 2 uses, 2 idle periods */
     CHECK(a->ttl_ms == -1);
-    CHECK_EQ_U(b->bytes, arena_usable(&s->arena, entry_size(1, 30, 1)));
+    CHECK_EQ_U(b->bytes, arena_usable(&s->arena, entry_size(1, 30, 1, 0)));
     CHECK(b->bytes > 1 + 30);
     CHECK_EQ_U(b->idle_ms, (225 - 12) * ENTRY_TICK_MS);
     CHECK_EQ_U(b->age_ms, (225 - 12) * ENTRY_TICK_MS);
@@ -786,8 +786,8 @@ static void rewrite_scenario(bool with_ttl)
     CHECK(put(s, "aa", 10) == PD_OK);
     CHECK(put(s, "b", 10) == PD_OK);
     /* A limit one eviction (of a 10-byte value) satisfies when w grows. */
-    uint64_t grow = arena_usable(&s->arena, entry_size(1, 200, with_ttl)) -
-                    arena_usable(&s->arena, entry_size(1, 10, with_ttl));
+    uint64_t grow = arena_usable(&s->arena, entry_size(1, 200, with_ttl, 0)) -
+                    arena_usable(&s->arena, entry_size(1, 10, with_ttl, 0));
     session_set_limits(s, (session_limits_t){.bytes = session_bytes(s) + grow - 1});
     CHECK_EQ_U(s->counters.evictions, 0);
     CHECK(put_ttl(s, "w", 200, at) == PD_OK);
