@@ -18,7 +18,7 @@
 
 typedef struct index {
     uint32_t *slots;  /* NULL when the index is empty */
-    uint32_t mask;    /* slot count - 1 (a power of two) */
+    uint32_t cap;     /* slot count: 2^k or 1.5 x 2^k, at least 16 */
     uint32_t used;    /* live entries */
     uint32_t tombs;   /* deleted slots not yet reclaimed */
     uintptr_t *ids;   /* id -> entry_t*; a free id holds (next free << 1) | 1 */

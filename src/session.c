@@ -590,7 +590,7 @@ pd_status session_memory_usage(session_t *s, const void *key, size_t klen,
     entry_t *e = ent(s, id);
     const index_t *ix = &s->index;
     /* The entry, plus its share of the two index arrays, plus its nodes. */
-    uint64_t index_bytes = arena_usable(&s->arena, (ix->mask + 1) * sizeof(uint32_t)) +
+    uint64_t index_bytes = arena_usable(&s->arena, ix->cap * sizeof(uint32_t)) +
                            arena_usable(&s->arena, ix->id_cap * sizeof(uintptr_t));
     uint64_t b = session_entry_bytes(s, e) + (index_bytes + ix->used - 1) / ix->used;
     if (heap_strategy(s))
