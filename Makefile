@@ -27,11 +27,11 @@ run: build
 	build/policyd --policy policies/default.lua --port 7379
 
 bench: build
-	@tools/deps.sh redis-server
+	@tools/deps.sh redis-server memcached
 	build/tests/bench/bench_engine
 	tests/bench/redis_overhead.sh
-	build/tests/bench/bench_policy policies/default.lua
 	tests/bench/replay_table.sh build
+	python3 tests/bench/peers.py --build build --out bench/results
 
 install: build
 	cmake --install build --prefix $(PREFIX)
