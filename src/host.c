@@ -1,6 +1,7 @@
 /* host: see host.h. */
 #include "host.h"
 
+#include "chunks.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -15,6 +16,7 @@ struct host {
     policy_t *policy;
     engine_t *engine;
     alerts_t *alerts;
+    chunks_t *chunks;      /* the helpers' bytecode, for every (re)load */
     uint64_t seed;
     int64_t next_sample;   /* engine ms */
     int failures;          /* failed samples in a row */
@@ -232,7 +234,13 @@ host_t *host_create(const char *path, uint64_t seed, char *err, size_t errlen)
     }
     h->seed = seed;
     h->loaded_at = (int64_t)time(NULL);
-    policy_config_t pcfg = {.seed = seed};
+    h->chunks = chunks_create();
+    if (!h->chunks) {
+        snprintf(err, errlen, "%s:1: out of memory", path);
+        free(h);
+        return NULL;
+    }
+    policy_config_t pcfg = {.seed = seed, .chunks = h->chunks};
     h->policy = policy_load(path, &pcfg, err, errlen);
     h->alerts = alerts_create(ALERT_RING);
     if (!h->policy || !h->alerts) {
@@ -276,6 +284,7 @@ void host_destroy(host_t *h)
     if (!h)
         return;
     policy_free(h->policy);
+    chunks_free(h->chunks);
     alerts_destroy(h->alerts);
     policy_actions_free(&h->log);
     free(h->pending.name);
@@ -467,7 +476,7 @@ void host_sample(host_t *h)
 
 int host_reload(host_t *h, const char *path, char *err, size_t errlen)
 {
-    policy_config_t pcfg = {.seed = h->seed};
+    policy_config_t pcfg = {.seed = h->seed, .chunks = h->chunks};
     policy_t *next = policy_load(path, &pcfg, err, errlen);
     if (next && policy_take_state(next, h->policy, err, errlen) != 0) {
         policy_free(next);

@@ -14,6 +14,7 @@
 #include <sha2.h>
 
 #include "arena.h"
+#include "chunks.h"
 
 #define DEFAULT_MEM_CAP (64u << 20)
 #define DEFAULT_INSTR_BUDGET 10000000u
@@ -30,6 +31,7 @@ struct policy {
     uint64_t budget;      /* instructions per call */
     uint64_t used;
     uint64_t seed;
+    chunks_t *chunks;     /* not owned */
     bool over;            /* budget spent: every instruction now raises */
     char path[PATH_MAX];
     char dir[PATH_MAX];   /* where `require` finds the policy's own files */
@@ -272,14 +274,17 @@ static int sandbox_require(lua_State *L)
         return luaL_error(L, "module '%s' is not available to a policy (only policyd "
                              "helpers and .lua files beside the policy)", name);
     }
-    if (luaL_loadfilex(L, file, "t") != LUA_OK)
+    bool helper = strncmp(name, "policyd", 7) == 0;
+    int status = helper && p->chunks ? chunks_load(p->chunks, L, file)
+                                     : luaL_loadfilex(L, file, "t");
+    if (status != LUA_OK)
         return luaL_error(L, "module '%s' not found: %s", name, lua_tostring(L, -1));
     lua_pushstring(L, name);
     lua_call(L, 1, 1);
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         lua_pushboolean(L, 1);
-    } else if (lua_istable(L, -1) && strncmp(name, "policyd", 7) == 0) {
+    } else if (lua_istable(L, -1) && helper) {
         freeze_top(L); /* the host trusts these: nobody may change them */
     }
     lua_pushvalue(L, -1);
@@ -534,6 +539,7 @@ policy_t *policy_load(const char *path, const policy_config_t *cfg, char *err,
     p->mem_cap = cfg && cfg->mem_cap ? cfg->mem_cap : DEFAULT_MEM_CAP;
     p->budget = cfg && cfg->instr_budget ? cfg->instr_budget : DEFAULT_INSTR_BUDGET;
     p->seed = cfg ? cfg->seed : 0;
+    p->chunks = cfg ? cfg->chunks : NULL;
     snprintf(p->path, sizeof(p->path), "%s", path);
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof(tmp), "%s", path);
