@@ -4,9 +4,10 @@
 Every server is a child process of this script on a free loopback port, in
 its own temporary directory, and is stopped on exit. Sections:
 
-  1. Throughput   redis-benchmark (-c 50 -d 32 -r 100000) against policyd and
-                  redis-server in turn (A B A B) for SET, GET, MSET and MGET
-                  at -P 1 and -P 16: requests/s, p50/p99 latency and the
+  1. Throughput   redis-benchmark (-c 50 -d 32 -r 100000) against policyd
+                  (lru, and again with sieve) and redis-server in turn
+                  (A B C A B C) for SET, GET, MSET and MGET at -P 1 and
+                  -P 16: requests/s, p50/p99 latency and the
                   server's CPU per request, utime+stime from /proc/PID/stat
                   (schedstat, finer, beside it); medians over the rounds.
   2. Memory       RSS growth per key for 1,000,000 keys with 32, 100 and
@@ -495,30 +496,44 @@ THROUGHPUT_TESTS = [  # name, redis-benchmark command, pipeline, requests (~1 s)
 CPU_TARGET = 0.8  # policyd's CPU per request against redis-server's, at most
 
 
-def throughput(cfg):
-    section("1. Throughput: redis-benchmark -c 50 -d 32 -r 100000, "
-            f"policyd / redis-server alternating, median of {cfg.rounds}")
+def sieve_policy(work):
+    """nolimit.lua with SIEVE's bookkeeping instead of LRU's: a hit sets a
+    bit instead of moving the entry in a list. Nothing is evicted either
+    way; this is what a read costs without an exact LRU order."""
+    path = work / "nolimit-sieve.lua"
+    path.write_text(NOLIMIT.read_text().replace('eviction = "lru"', 'eviction = "sieve"'))
+    if 'eviction = "sieve"' not in path.read_text():
+        raise RuntimeError(f"{NOLIMIT}: no eviction = \"lru\" line to change")
+    return path
+
+
+def throughput(cfg, work):
+    section("1. Throughput: redis-benchmark -c 50 -d 32 -r 100000, policyd (nolimit.lua: "
+            "lru), policyd with sieve and redis-server in turn, median of "
+            f"{cfg.rounds}")
     raw, results = [], {}
-    with start_policyd(cfg.build, NOLIMIT) as pd, start_redis() as rd:
-        for server in (pd, rd):  # every key exists, so GETs hit
+    with start_policyd(cfg.build, NOLIMIT) as pd, \
+            start_policyd(cfg.build, sieve_policy(work)) as pds, start_redis() as rd:
+        servers = {"policyd": pd, "policyd-sieve": pds, "redis": rd}
+        for server in servers.values():  # every key exists, so GETs hit
             load_keys(server, b"key:%012d", KEYSPACE, 32)
         for name, command, pipeline, n in THROUGHPUT_TESTS:
             test = f"{name} -P{pipeline}"
-            runs = {pd.name: [], rd.name: []}
+            runs = {label: [] for label in servers}
             for round_ in range(1, cfg.rounds + 1):
-                for server in (pd, rd):
+                for label, server in servers.items():
                     run = benchmark(server, command, cfg.scaled(n), pipeline)
-                    runs[server.name].append(run)
-                    raw.append(["round", test, server.name, round_] + run_fields(run))
+                    runs[label].append(run)
+                    raw.append(["round", test, label, round_] + run_fields(run))
             results[test] = runs
     return throughput_report(cfg, raw, results)
 
 
 def throughput_report(cfg, raw, results):
-    rows, targets = [], []
+    rows, sieve_rows, targets = [], [], []
     for test, runs in results.items():
-        pd, rd = median_run(runs["policyd"]), median_run(runs["redis"])
-        r = ratio_run(pd, rd)
+        pd, pds, rd = (median_run(runs[k]) for k in ("policyd", "policyd-sieve", "redis"))
+        r, rs = ratio_run(pd, rd), ratio_run(pds, rd)
         verdict = ""
         if test.split()[0] in ("SET", "GET"):
             target = Target("throughput", f"{test} CPU/req policyd/redis",
@@ -530,12 +545,19 @@ def throughput_report(cfg, raw, results):
                      f"{pd.p50:.3f}", f"{rd.p50:.3f}", f"{pd.p99:.3f}", f"{rd.p99:.3f}",
                      f"{pd.cpu_us:.2f}", f"{rd.cpu_us:.2f}", f"{r.cpu_us:.2f}",
                      f"{pd.sched_us:.2f}", f"{rd.sched_us:.2f}", f"{r.sched_us:.2f}", verdict])
+        sieve_rows.append([test, f"{pds.rps:.0f}", f"{rs.rps:.2f}", f"{pds.p99:.3f}",
+                           f"{pds.cpu_us:.2f}", f"{rd.cpu_us:.2f}", f"{rs.cpu_us:.2f}"])
         raw += [["median", test, "policyd", ""] + run_fields(pd),
+                ["median", test, "policyd-sieve", ""] + run_fields(pds),
                 ["median", test, "redis", ""] + run_fields(rd),
-                ["ratio", test, "policyd/redis", ""] + ratio_fields(r)]
+                ["ratio", test, "policyd/redis", ""] + ratio_fields(r),
+                ["ratio", test, "policyd-sieve/redis", ""] + ratio_fields(rs)]
     table(["test", "rps pd", "rps redis", "ratio", "p50ms pd", "p50ms redis",
            "p99ms pd", "p99ms redis", "cpu us/req pd", "cpu redis", "cpu ratio",
            "sched us/req pd", "sched redis", "sched ratio", f"cpu <= {CPU_TARGET}x"], rows)
+    print("\nthe same runs, policyd with sieve (no list move on a hit):")
+    table(["test", "rps pd-sieve", "/redis", "p99ms", "cpu us/req pd-sieve", "cpu redis",
+           "cpu ratio"], sieve_rows)
     write_csv(cfg.out / "throughput.csv",
               ["kind", "test", "server", "round", "rps", "p50_ms", "p99_ms",
                "cpu_us_per_req", "sched_us_per_req"], raw)
@@ -946,7 +968,7 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="peers-"))
     try:
         header(cfg)
-        sections = {"throughput": lambda: throughput(cfg), "memory": lambda: memory(cfg),
+        sections = {"throughput": lambda: throughput(cfg, work), "memory": lambda: memory(cfg),
                     "eviction": lambda: eviction(cfg, work),
                     "policy": lambda: policy_host(cfg, work)}
         targets = []
