@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@
 
 struct policy {
     lua_State *L;
-    arena_t arena;        /* the Lua state's own, outside session totals */
+    size_t bytes;         /* the Lua state's, by malloc_usable_size */
     size_t mem_cap;
     uint64_t budget;      /* instructions per call */
     uint64_t used;
@@ -44,20 +45,28 @@ struct policy {
     char last_error[512];
 };
 
-/* --- memory: the state's own arena, growth refused past the cap --------- */
+/* --- memory: process memory, growth refused past the cap ---------------- */
 
+/* The state lives in the process's own malloc (thread caches and all), not
+ * in an arena of its own: a fresh arena per load, destroyed with the old
+ * policy, cost a reload page faults and slow uncached allocations. */
 static void *policy_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
+    (void)osize;
     policy_t *p = ud;
+    size_t now = ptr ? malloc_usable_size(ptr) : 0;
     if (nsize == 0) {
-        arena_free(&p->arena, ptr);
+        free(ptr);
+        p->bytes -= now;
         return NULL;
     }
-    size_t now = ptr ? arena_usable(&p->arena, osize) : 0;
-    size_t want = arena_usable(&p->arena, nsize);
-    if (want == 0 || (want > now && p->arena.bytes - now + want > p->mem_cap))
+    if (nsize > now && p->bytes - now + nsize > p->mem_cap)
         return NULL; /* Lua collects garbage and retries, then raises */
-    return arena_realloc(&p->arena, ptr, nsize);
+    void *q = realloc(ptr, nsize);
+    if (!q)
+        return NULL;
+    p->bytes = p->bytes - now + malloc_usable_size(q);
+    return q;
 }
 
 /* --- the instruction budget ---------------------------------------------- */
@@ -550,11 +559,6 @@ policy_t *policy_load(const char *path, const policy_config_t *cfg, char *err,
         free(p);
         return NULL;
     }
-    if (arena_create(&p->arena, NULL) != 0) {
-        snprintf(err, errlen, "%s:1: no jemalloc arena left for the policy", path);
-        free(p);
-        return NULL;
-    }
     lua_State *L = p->L = lua_newstate(policy_alloc, p);
     if (!L) {
         snprintf(err, errlen, "%s:1: cannot create a Lua state", path);
@@ -617,14 +621,13 @@ void policy_free(policy_t *p)
         return;
     if (p->L)
         lua_close(p->L);
-    arena_destroy(&p->arena);
     free(p);
 }
 
 void policy_get_info(const policy_t *p, policy_info_t *out)
 {
     *out = p->info;
-    out->lua_bytes = p->arena.bytes;
+    out->lua_bytes = p->bytes;
     if (!out->last_error)
         out->last_error = "";
 }
