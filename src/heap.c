@@ -15,10 +15,20 @@ static inline void place(heap_t *h, uint32_t slot, heap_node_t n)
     h->moved(h->ctx, heap_node_id(&n), slot);
 }
 
+/* Four children per node: half the depth of a binary heap, so half the
+ * moves (each one writes the entry's slot back through `moved`, a cache
+ * miss), and the four children are 64 bytes side by side. */
+#define ARITY 4u
+
+static inline uint32_t parent_of(uint32_t slot)
+{
+    return (slot - 1) / ARITY;
+}
+
 static void sift_up(heap_t *h, uint32_t slot, heap_node_t n)
 {
     while (slot > 0) {
-        uint32_t parent = (slot - 1) / 2;
+        uint32_t parent = parent_of(slot);
         if (!node_less(&n, &h->nodes[parent]))
             break;
         place(h, slot, h->nodes[parent]);
@@ -30,11 +40,14 @@ static void sift_up(heap_t *h, uint32_t slot, heap_node_t n)
 static void sift_down(heap_t *h, uint32_t slot, heap_node_t n)
 {
     for (;;) {
-        uint32_t child = 2 * slot + 1;
-        if (child >= h->len)
+        uint32_t first = ARITY * slot + 1;
+        if (first >= h->len)
             break;
-        if (child + 1 < h->len && node_less(&h->nodes[child + 1], &h->nodes[child]))
-            child++;
+        uint32_t end = first + ARITY < h->len ? first + ARITY : h->len;
+        uint32_t child = first;
+        for (uint32_t c = first + 1; c < end; c++)
+            if (node_less(&h->nodes[c], &h->nodes[child]))
+                child = c;
         if (!node_less(&h->nodes[child], &n))
             break;
         place(h, slot, h->nodes[child]);
@@ -87,7 +100,7 @@ int heap_push(heap_t *h, arena_t *a, heap_node_t n)
 
 void heap_update(heap_t *h, uint32_t slot, heap_node_t n)
 {
-    if (slot > 0 && node_less(&n, &h->nodes[(slot - 1) / 2]))
+    if (slot > 0 && node_less(&n, &h->nodes[parent_of(slot)]))
         sift_up(h, slot, n);
     else
         sift_down(h, slot, n);

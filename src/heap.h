@@ -1,4 +1,4 @@
-/* heap: an indexed binary min-heap of (key, tie) nodes in a session arena.
+/* heap: an indexed 4-ary min-heap of (key, tie) nodes in a session arena.
  *
  * Used for expiry (soonest first) and for the heap strategies (lfu, size).
  * `tie` orders equal keys and carries the entry id in its low 24 bits; the
