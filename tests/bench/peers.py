@@ -436,6 +436,13 @@ class Target:
         return "met" if self.met else "gap"
 
 
+def cpu_target(section_name, what, ours, theirs, goal):
+    """The target that `ours` costs at most `goal` times `theirs` in CPU/request."""
+    r = ratio(ours.cpu_us, theirs.cpu_us)
+    return Target(section_name, what, f"{r:.2f} ({ours.cpu_us:.2f} vs {theirs.cpu_us:.2f} us)",
+                  f"<= {goal}", r <= goal)
+
+
 def percentile(values, p):
     """Nearest-rank percentile of a non-empty list."""
     ordered = sorted(values)
@@ -536,11 +543,9 @@ def throughput_report(cfg, raw, results):
         r, rs = ratio_run(pd, rd), ratio_run(pds, rd)
         verdict = ""
         if test.split()[0] in ("SET", "GET"):
-            target = Target("throughput", f"{test} CPU/req policyd/redis",
-                            f"{r.cpu_us:.2f} ({pd.cpu_us:.2f} vs {rd.cpu_us:.2f} us)",
-                            f"<= {CPU_TARGET}", r.cpu_us <= CPU_TARGET)
-            targets.append(target)
-            verdict = target.verdict
+            targets.append(cpu_target("throughput", f"{test} CPU/req policyd/redis",
+                                      pd, rd, CPU_TARGET))
+            verdict = targets[-1].verdict
         rows.append([test, f"{pd.rps:.0f}", f"{rd.rps:.0f}", f"{r.rps:.2f}",
                      f"{pd.p50:.3f}", f"{rd.p50:.3f}", f"{pd.p99:.3f}", f"{rd.p99:.3f}",
                      f"{pd.cpu_us:.2f}", f"{rd.cpu_us:.2f}", f"{r.cpu_us:.2f}",
@@ -721,11 +726,10 @@ def eviction_report(cfg, raw, results):
         r, r_same = ratio_run(ev, matched), ratio_run(ev, same)
         verdict = ""
         if name in STRATEGIES:
-            target = Target("eviction", f"{name} CPU/req evicting/non-evicting (same entries)",
-                            f"{r.cpu_us:.2f} ({ev.cpu_us:.2f} vs {matched.cpu_us:.2f} us)",
-                            f"<= {EVICTION_TARGET}", r.cpu_us <= EVICTION_TARGET)
-            targets.append(target)
-            verdict = target.verdict
+            targets.append(cpu_target("eviction",
+                                      f"{name} CPU/req evicting/non-evicting (same entries)",
+                                      ev, matched, EVICTION_TARGET))
+            verdict = targets[-1].verdict
         rows.append([name, f"{ev.cpu_us:.2f}", f"{matched.cpu_us:.2f}", f"{r.cpu_us:.2f}",
                      f"{same.cpu_us:.2f}", f"{r_same.cpu_us:.2f}", f"{ev.sched_us:.2f}",
                      f"{r.sched_us:.2f}", f"{ev.rps:.0f}", f"{matched.rps:.0f}",
