@@ -190,6 +190,11 @@ void arena_purge(arena_t *a)
     arena_ctl(a, "purge");
 }
 
+size_t arena_size_class(size_t n)
+{
+    return n ? nallocx(n, 0) : 0;
+}
+
 size_t arena_usable(const arena_t *a, size_t n)
 {
     return n ? nallocx(n, a->flags) : 0;

@@ -56,6 +56,10 @@ int arena_renew(arena_t *a);
 /* Returns the arena's dirty pages to the system now ("force GC"). */
 void arena_purge(arena_t *a);
 
+/* The usable bytes malloc gives for a request of n outside any session
+ * arena (jemalloc's size class of n; 0 for 0): for caps on process memory. */
+size_t arena_size_class(size_t n);
+
 /* Usable size an allocation of n bytes would get; 0 if n is impossible. */
 size_t arena_usable(const arena_t *a, size_t n);
 

@@ -60,7 +60,10 @@ static void *policy_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         p->bytes -= now;
         return NULL;
     }
-    if (nsize > now && p->bytes - now + nsize > p->mem_cap)
+    /* Against the size class jemalloc will hand out, not the request: a
+     * large one rounds up by as much as a quarter. */
+    size_t want = arena_size_class(nsize);
+    if (want == 0 || (want > now && p->bytes - now + want > p->mem_cap))
         return NULL; /* Lua collects garbage and retries, then raises */
     void *q = realloc(ptr, nsize);
     if (!q)
@@ -268,6 +271,8 @@ static int sandbox_require(lua_State *L)
     char file[PATH_MAX * 2];
     if (strlen(name) > 128)
         return luaL_error(L, "module name too long");
+    /* Only the host's own helpers are trusted: cached and frozen. */
+    bool helper = true;
     if (strcmp(name, "policyd") == 0) {
         snprintf(file, sizeof(file), "%s/policyd/init.lua", p->lua_dir);
     } else if (strncmp(name, "policyd.", 8) == 0 && module_name_ok(name + 8, true)) {
@@ -278,12 +283,12 @@ static int sandbox_require(lua_State *L)
             if (*c == '.')
                 *c = '/';
     } else if (module_name_ok(name, false)) {
+        helper = false;
         snprintf(file, sizeof(file), "%s/%s.lua", p->dir, name);
     } else {
         return luaL_error(L, "module '%s' is not available to a policy (only policyd "
                              "helpers and .lua files beside the policy)", name);
     }
-    bool helper = strncmp(name, "policyd", 7) == 0;
     int status = helper && p->chunks ? chunks_load(p->chunks, L, file)
                                      : luaL_loadfilex(L, file, "t");
     if (status != LUA_OK)

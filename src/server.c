@@ -1,6 +1,7 @@
 /* server: see server.h. */
 #include "server.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #define DEFAULT_MAX_QUERY (64u << 20)
 #define DEFAULT_MAX_OUTPUT (64u << 20)
 #define READ_CHUNK (16u << 10)
-#define OUT_KEEP (64u << 10)
+#define OUT_KEEP (16u << 10)
 
 struct server {
     uv_loop_t *loop;
@@ -199,6 +200,12 @@ static void flush(client_t *c)
 {
     if (c->out.len == 0 || uv_is_closing((uv_handle_t *)&c->handle))
         return;
+    /* libuv's buffer lengths are unsigned ints: replies past 4 GiB in one
+     * batch (nine GETs of a 512 MiB value) are past any output limit. */
+    if (c->out.len > UINT_MAX) {
+        client_drop(c);
+        return;
+    }
     if (c->pending == 0) {
         uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
         int n = uv_try_write((uv_stream_t *)&c->handle, &b, 1);
