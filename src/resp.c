@@ -47,7 +47,7 @@ static resp_result fail(resp_parser_t *p, const char *msg)
     return RESP_PROTOCOL_ERROR;
 }
 
-static bool push_arg(resp_parser_t *p, size_t off, size_t len)
+static inline bool push_arg(resp_parser_t *p, size_t off, size_t len)
 {
     if (p->argc == p->argv_cap) {
         size_t cap = p->argv_cap ? p->argv_cap * 2 : 16;
@@ -64,7 +64,7 @@ static bool push_arg(resp_parser_t *p, size_t off, size_t len)
 /* Reads "<prefix><integer>\r\n" at pos. Returns 1 with *v and the
  * position after the line, 0 if incomplete, -1 if malformed. One pass over
  * the digits: a memchr for the CR first was the parser's biggest cost. */
-static int length_line(const char *buf, size_t len, size_t pos, long long *v, size_t *next)
+static inline int length_line(const char *buf, size_t len, size_t pos, long long *v, size_t *next)
 {
     size_t limit = len - pos < MAX_LENGTH_LINE ? len : pos + MAX_LENGTH_LINE;
     size_t i = pos + 1; /* buf[pos] is the prefix byte */
