@@ -9,7 +9,8 @@ its own temporary directory, and is stopped on exit. Sections:
                   (A B C A B C) for SET, GET, MSET and MGET at -P 1 and
                   -P 16: requests/s, p50/p99 latency and the
                   server's CPU per request, utime+stime from /proc/PID/stat
-                  (schedstat, finer, beside it); medians over the rounds.
+                  (its utime part beside it; schedstat in the CSV);
+                  medians over the rounds.
   2. Memory       RSS growth per key for 1,000,000 keys with 32, 100 and
                   1000-byte values, each server started fresh; policyd's
                   exact session bytes per key beside it.
@@ -158,10 +159,10 @@ def start_memcached():
 # ------------------------------------------------------- /proc figures
 
 def cpu_seconds(pid):
-    """utime + stime of the whole process (fields 14 and 15 of stat)."""
+    """utime and stime of the whole process (fields 14 and 15 of stat)."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()  # from field 3 on
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
 
 
 def sched_seconds(pid):
@@ -352,6 +353,7 @@ class Run:
     p99: float  # ms
     cpu_us: float  # server utime+stime per request
     sched_us: float  # server time on CPU per request (schedstat)
+    user_us: float  # the utime part: the server's own code, not the kernel's
 
 
 def benchmark(server, command, n, pipeline, keyspace=KEYSPACE):
@@ -359,15 +361,18 @@ def benchmark(server, command, n, pipeline, keyspace=KEYSPACE):
     argv = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-c", "50",
             "-d", "32", "-r", str(keyspace), "-n", str(n), "-P", str(pipeline),
             "-e", "--csv"] + command
-    cpu, sched = cpu_seconds(server.pid), sched_seconds(server.pid)
+    (user, system), sched = cpu_seconds(server.pid), sched_seconds(server.pid)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
-    cpu, sched = cpu_seconds(server.pid) - cpu, sched_seconds(server.pid) - sched
+    user_after, system_after = cpu_seconds(server.pid)
+    user, system = user_after - user, system_after - system
+    sched = sched_seconds(server.pid) - sched
     out = done.stdout
     if done.returncode or "Error" in out:
         raise RuntimeError(f"{server.name}: {' '.join(argv)}: {(out + done.stderr).strip()[:500]}")
     row = list(csv.reader(line for line in out.splitlines() if line.startswith('"')))[-1]
     return Run(rps=float(row[1]), p50=float(row[4]), p99=float(row[6]),
-               cpu_us=cpu * 1e6 / n, sched_us=sched * 1e6 / n)
+               cpu_us=(user + system) * 1e6 / n, sched_us=sched * 1e6 / n,
+               user_us=user * 1e6 / n)
 
 
 def median_run(runs):
@@ -383,7 +388,7 @@ def ratio_run(a, b):
 
 def run_fields(run):
     return [f"{run.rps:.0f}", f"{run.p50:.3f}", f"{run.p99:.3f}",
-            f"{run.cpu_us:.3f}", f"{run.sched_us:.3f}"]
+            f"{run.cpu_us:.3f}", f"{run.sched_us:.3f}", f"{run.user_us:.3f}"]
 
 
 def ratio_fields(run):
@@ -549,7 +554,7 @@ def throughput_report(cfg, raw, results):
         rows.append([test, f"{pd.rps:.0f}", f"{rd.rps:.0f}", f"{r.rps:.2f}",
                      f"{pd.p50:.3f}", f"{rd.p50:.3f}", f"{pd.p99:.3f}", f"{rd.p99:.3f}",
                      f"{pd.cpu_us:.2f}", f"{rd.cpu_us:.2f}", f"{r.cpu_us:.2f}",
-                     f"{pd.sched_us:.2f}", f"{rd.sched_us:.2f}", f"{r.sched_us:.2f}", verdict])
+                     f"{pd.user_us:.2f}", f"{rd.user_us:.2f}", f"{r.user_us:.2f}", verdict])
         sieve_rows.append([test, f"{pds.rps:.0f}", f"{rs.rps:.2f}", f"{pds.p99:.3f}",
                            f"{pds.cpu_us:.2f}", f"{rd.cpu_us:.2f}", f"{rs.cpu_us:.2f}"])
         raw += [["median", test, "policyd", ""] + run_fields(pd),
@@ -559,13 +564,13 @@ def throughput_report(cfg, raw, results):
                 ["ratio", test, "policyd-sieve/redis", ""] + ratio_fields(rs)]
     table(["test", "rps pd", "rps redis", "ratio", "p50ms pd", "p50ms redis",
            "p99ms pd", "p99ms redis", "cpu us/req pd", "cpu redis", "cpu ratio",
-           "sched us/req pd", "sched redis", "sched ratio", f"cpu <= {CPU_TARGET}x"], rows)
+           "user us/req pd", "user redis", "user ratio", f"cpu <= {CPU_TARGET}x"], rows)
     print("\nthe same runs, policyd with sieve (no list move on a hit):")
     table(["test", "rps pd-sieve", "/redis", "p99ms", "cpu us/req pd-sieve", "cpu redis",
            "cpu ratio"], sieve_rows)
     write_csv(cfg.out / "throughput.csv",
               ["kind", "test", "server", "round", "rps", "p50_ms", "p99_ms",
-               "cpu_us_per_req", "sched_us_per_req"], raw)
+               "cpu_us_per_req", "sched_us_per_req", "user_us_per_req"], raw)
     return targets
 
 
@@ -744,7 +749,8 @@ def eviction_report(cfg, raw, results):
            "evictions/req", f"cpu <= {EVICTION_TARGET}x"], rows)
     write_csv(cfg.out / "eviction.csv",
               ["kind", "strategy", "server", "round", "rps", "p50_ms", "p99_ms",
-               "cpu_us_per_req", "sched_us_per_req", "evictions_per_req"], raw)
+               "cpu_us_per_req", "sched_us_per_req", "user_us_per_req", "evictions_per_req"],
+              raw)
     return targets
 
 
