@@ -31,6 +31,7 @@ bench: build
 	build/tests/bench/bench_engine
 	tests/bench/redis_overhead.sh
 	tests/bench/replay_table.sh build
+	tests/bench/callgrind.sh build
 	python3 tests/bench/peers.py --build build --out bench/results
 
 install: build

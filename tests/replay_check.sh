@@ -1,10 +1,10 @@
 #!/bin/sh
-# policyd replay on the shared cache trace gives the miss ratios of
-# ../shared/traces/README.md at 137 / 687 / 1,375 entries: exact LRU,
+# policyd replay on the cache trace in tests/data gives the anchor miss
+# ratios of tests/data/README.md at 137 / 687 / 1,375 entries: exact LRU,
 # SIEVE and S3-FIFO, each within 0.001 of its row.
 # Usage: tests/replay_check.sh BUILD_DIR
 set -eu
-trace=$(dirname "$0")/../../shared/traces/cache2k-web12.csv
+trace=$(dirname "$0")/data/cache2k-web12.csv
 [ -f "$trace" ] || { echo "replay_check: no trace at $trace" >&2; exit 1; }
 for anchor in lru:137:0.6030 lru:687:0.4000 lru:1375:0.3152 \
               sieve:137:0.5975 sieve:687:0.3648 sieve:1375:0.2828 \
