@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "check.h"
-#include "engine.h"
+#include "core/engine.h"
 
 /* Signed equality with both values in the message (pttl, incrby results). */
 #define CHECK_EQ_I(a, b) \

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "engine.h"
+#include "core/engine.h"
 
 #define SESSIONS 20
 #define SEEDS 20

@@ -1,7 +1,7 @@
 /* alerts: level-triggered de-duplication, the ring, counts, subscribers. */
 #include <string.h>
 
-#include "alerts.h"
+#include "policy/alerts.h"
 #include "check.h"
 
 static int delivered;

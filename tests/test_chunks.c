@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "chunks.h"
+#include "policy/chunks.h"
 
 static char file[] = "/tmp/test_chunks_XXXXXX";
 

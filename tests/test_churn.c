@@ -14,7 +14,7 @@
 #include <jemalloc/jemalloc.h>
 
 #include "check.h"
-#include "engine.h"
+#include "core/engine.h"
 
 #ifndef CYCLES
 #define CYCLES 10000

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "engine.h"
+#include "core/engine.h"
 #include "exact.h"
-#include "rng.h"
+#include "util/rng.h"
 
 /* A string literal as (pointer, length). */
 #define K(lit) (lit), (sizeof(lit) - 1)

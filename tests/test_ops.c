@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "engine.h"
+#include "core/engine.h"
 #include "exact.h"
 
 /* A string literal as (pointer, length). */

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "chunks.h"
-#include "policy.h"
+#include "policy/chunks.h"
+#include "policy/policy.h"
 
 static char dir[] = "/tmp/test_policy_load_XXXXXX";
 

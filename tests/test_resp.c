@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "resp.h"
+#include "proto/resp.h"
 
 /* Parses `in` fed one byte at a time; returns the commands as
  * "arg|arg|...;" and the result that ended parsing. */

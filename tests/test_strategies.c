@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "engine.h"
-#include "entry.h"
+#include "core/engine.h"
+#include "core/entry.h"
 
 /* --- fixtures ------------------------------------------------------------ */
 

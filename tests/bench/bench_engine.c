@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine.h"
+#include "core/engine.h"
 
 #define KEY_LEN 10
 #define VALUE_LEN 32

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "arena.h"
-#include "engine.h"
-#include "host.h"
+#include "core/arena.h"
+#include "core/engine.h"
+#include "policy/host.h"
 
 static double now_us(void)
 {

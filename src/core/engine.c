@@ -1,0 +1,389 @@
+/* engine: session registry, system budget, clock. See engine.h.
+ *
+ * Session structs live in one array sized for every arena jemalloc can give
+ * us, so creating and dropping sessions never allocates process memory but
+ * the name. A name table (open addressing, backward-shift deletion) finds a
+ * session by name; a dense list of live slots keeps iteration, expiry and
+ * system eviction proportional to the sessions that exist. */
+#include "core/engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/hash.h"
+
+#define DEFAULT_SAMPLE_SIZE 5
+#define DEFAULT_LFU_DECAY_MS 60000
+#define MAX_LFU_DECAY_MS (INT64_C(365) * 24 * 3600 * 1000)
+
+typedef struct name_slot {
+    uint32_t hash;
+    uint32_t slot; /* session slot + 1; 0 = empty */
+} name_slot_t;
+
+struct engine {
+    engine_config_t cfg;
+    session_t *slots;      /* capacity */
+    uint32_t capacity;     /* sessions jemalloc's arenas allow */
+    uint32_t *free_slots;  /* stack of unused slots */
+    uint32_t nfree;
+    uint32_t *live;        /* slots of live sessions, dense */
+    uint32_t nlive;
+    name_slot_t *names;
+    uint32_t names_mask;
+    size_t bytes;          /* sum of session bytes, kept by the arenas */
+    uint32_t expire_next;  /* position in live where expiry resumes */
+    uint32_t max_arena_index;
+    int64_t refreshed_ms;  /* engine_refresh_stats' last refresh */
+    rng_t rng;
+};
+
+static int64_t monotonic_ms(void *ud)
+{
+    (void)ud;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+engine_t *engine_create(const engine_config_t *cfg)
+{
+    engine_t *e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    e->cfg = *cfg;
+    if (!e->cfg.clock)
+        e->cfg.clock = monotonic_ms;
+    if (!e->cfg.sample_size)
+        e->cfg.sample_size = DEFAULT_SAMPLE_SIZE;
+    if (e->cfg.lfu_decay_ms <= 0)
+        e->cfg.lfu_decay_ms = DEFAULT_LFU_DECAY_MS;
+    if (e->cfg.lfu_decay_ms > MAX_LFU_DECAY_MS) /* keeps uses * decay in range */
+        e->cfg.lfu_decay_ms = MAX_LFU_DECAY_MS;
+    if ((unsigned)e->cfg.strategy >= EVICT_KIND_COUNT)
+        e->cfg.strategy = EVICT_LRU;
+    e->rng.state = cfg->seed;
+    e->capacity = arena_capacity();
+    uint32_t names = 16;
+    while (names < e->capacity * 2)
+        names *= 2;
+    e->names_mask = names - 1;
+    e->slots = calloc(e->capacity, sizeof(session_t));
+    e->free_slots = malloc(e->capacity * sizeof(uint32_t));
+    e->live = malloc(e->capacity * sizeof(uint32_t));
+    e->names = calloc(names, sizeof(name_slot_t));
+    if (!e->capacity || !e->slots || !e->free_slots || !e->live || !e->names) {
+        engine_destroy(e);
+        return NULL;
+    }
+    /* Lowest slots on top, so scans meet sessions early. */
+    for (uint32_t i = 0; i < e->capacity; i++)
+        e->free_slots[i] = e->capacity - 1 - i;
+    e->nfree = e->capacity;
+    return e;
+}
+
+void engine_destroy(engine_t *e)
+{
+    if (!e)
+        return;
+    if (e->slots)
+        engine_drop_all(e);
+    free(e->slots);
+    free(e->free_slots);
+    free(e->live);
+    free(e->names);
+    free(e);
+}
+
+int64_t engine_now(const engine_t *e)
+{
+    return e->cfg.clock(e->cfg.clock_ud);
+}
+
+const engine_config_t *engine_config(const engine_t *e)
+{
+    return &e->cfg;
+}
+
+rng_t *engine_rng(engine_t *e)
+{
+    return &e->rng;
+}
+
+uint64_t engine_seed(const engine_t *e)
+{
+    return e->cfg.seed;
+}
+
+uint32_t engine_session_count(const engine_t *e)
+{
+    return e->nlive;
+}
+
+uint64_t engine_bytes(const engine_t *e)
+{
+    return e->bytes;
+}
+
+/* --- the name table ------------------------------------------------------ */
+
+static uint32_t name_hash(const engine_t *e, const void *name, size_t len)
+{
+    return (uint32_t)hash_bytes(name, len, e->cfg.seed ^ 0x5e5510);
+}
+
+/* The name-table position of `name`, or of the empty slot where it goes. */
+static uint32_t name_pos(const engine_t *e, const void *name, size_t len, uint32_t h)
+{
+    for (uint32_t i = h & e->names_mask;; i = (i + 1) & e->names_mask) {
+        const name_slot_t *n = &e->names[i];
+        if (!n->slot)
+            return i;
+        const session_t *s = &e->slots[n->slot - 1];
+        if (n->hash == h && s->name_len == len && memcmp(s->name, name, len) == 0)
+            return i;
+    }
+}
+
+static void name_remove(engine_t *e, uint32_t i)
+{
+    /* Backward shift: pull later members of the probe run into the hole. */
+    for (uint32_t j = (i + 1) & e->names_mask; e->names[j].slot; j = (j + 1) & e->names_mask) {
+        uint32_t home = e->names[j].hash & e->names_mask;
+        if (((j - home) & e->names_mask) >= ((j - i) & e->names_mask)) {
+            e->names[i] = e->names[j];
+            i = j;
+        }
+    }
+    e->names[i] = (name_slot_t){0};
+}
+
+/* --- sessions ------------------------------------------------------------ */
+
+session_t *engine_find(engine_t *e, const void *name, size_t len)
+{
+    uint32_t i = name_pos(e, name, len, name_hash(e, name, len));
+    return e->names[i].slot ? &e->slots[e->names[i].slot - 1] : NULL;
+}
+
+static uint32_t session_cap(const engine_t *e)
+{
+    uint32_t limit = e->cfg.limit_sessions;
+    return limit && limit < e->capacity ? limit : e->capacity;
+}
+
+pd_status engine_open(engine_t *e, const void *name, size_t len, session_t **out)
+{
+    session_t *s = engine_find(e, name, len);
+    if (s) {
+        *out = s;
+        return PD_OK;
+    }
+    while (e->nlive >= session_cap(e)) {
+        uint32_t before = e->nlive;
+        if (!e->cfg.on_full || !e->cfg.on_full(e->cfg.on_full_ud, e, name, len) ||
+            e->nlive >= before)
+            return PD_NOSESSION;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return PD_NOMEM;
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    uint32_t slot = e->free_slots[e->nfree - 1];
+    s = &e->slots[slot];
+    memset(s, 0, sizeof(*s));
+    if (arena_create(&s->arena, &e->bytes) != 0) {
+        free(copy);
+        return errno == EAGAIN ? PD_NOSESSION : PD_NOMEM;
+    }
+    e->nfree--;
+    if (s->arena.index > e->max_arena_index)
+        e->max_arena_index = s->arena.index;
+    session_init(s, e, e->cfg.strategy);
+    s->name = copy;
+    s->name_len = len;
+    s->slot = slot;
+    s->live = true;
+    s->limits = e->cfg.session_limits;
+    s->sample_size = e->cfg.sample_size;
+    s->created_ms = s->used_ms = engine_now(e);
+    s->live_pos = e->nlive;
+    e->live[e->nlive++] = slot;
+    uint32_t h = name_hash(e, name, len);
+    e->names[name_pos(e, name, len, h)] = (name_slot_t){h, slot + 1};
+    if (e->cfg.on_open && !e->cfg.on_open(e->cfg.on_open_ud, e, s)) {
+        engine_drop(e, s);
+        return PD_REFUSED;
+    }
+    *out = s;
+    return PD_OK;
+}
+
+session_t *engine_session_for_key(engine_t *e, const void *key, size_t klen,
+                                  bool create, pd_status *status)
+{
+    const char *name;
+    size_t len;
+    session_name_of_key(key, klen, &name, &len);
+    session_t *s = NULL;
+    pd_status st = PD_NOTFOUND;
+    if (create)
+        st = engine_open(e, name, len, &s);
+    else if ((s = engine_find(e, name, len)))
+        st = PD_OK;
+    if (status)
+        *status = st;
+    return s;
+}
+
+void engine_drop(engine_t *e, session_t *s)
+{
+    if (e->cfg.on_drop)
+        e->cfg.on_drop(e->cfg.on_drop_ud, e, s);
+    uint32_t h = name_hash(e, s->name, s->name_len);
+    name_remove(e, name_pos(e, s->name, s->name_len, h));
+    arena_destroy(&s->arena);
+    session_fini(s);
+    free(s->name);
+    /* Keep the live list dense: the last one takes this one's place. */
+    uint32_t last = e->live[--e->nlive];
+    e->live[s->live_pos] = last;
+    e->slots[last].live_pos = s->live_pos;
+    if (e->expire_next > e->nlive)
+        e->expire_next = 0;
+    e->free_slots[e->nfree++] = s->slot;
+    memset(s, 0, sizeof(*s));
+}
+
+void engine_drop_all(engine_t *e)
+{
+    while (e->nlive)
+        engine_drop(e, &e->slots[e->live[e->nlive - 1]]);
+}
+
+void engine_flush_all(engine_t *e)
+{
+    for (uint32_t i = 0; i < e->nlive; i++)
+        session_clear(&e->slots[e->live[i]]);
+}
+
+session_t *engine_next(engine_t *e, session_t *prev)
+{
+    for (uint32_t i = prev ? prev->slot + 1 : 0; i < e->capacity; i++)
+        if (e->slots[i].live)
+            return &e->slots[i];
+    return NULL;
+}
+
+/* --- the system budget --------------------------------------------------- */
+
+/* The live session holding the most bytes that has an entry to evict. */
+static session_t *largest_session(engine_t *e)
+{
+    session_t *best = NULL;
+    for (uint32_t i = 0; i < e->nlive; i++) {
+        session_t *s = &e->slots[e->live[i]];
+        if (evict_has_victim(s) && (!best || s->arena.bytes > best->arena.bytes))
+            best = s;
+    }
+    return best;
+}
+
+pd_status engine_make_room(engine_t *e, uint64_t need, uint64_t freed)
+{
+    uint64_t limit = e->cfg.limit_bytes;
+    while (limit && e->bytes + need > limit + freed) {
+        session_t *victim = largest_session(e);
+        if (!victim)
+            return PD_SYSFULL;
+        session_evict_one(victim);
+    }
+    return PD_OK;
+}
+
+uint64_t engine_evict_to(engine_t *e, uint64_t bytes)
+{
+    uint64_t n = 0;
+    session_t *victim;
+    while (e->bytes > bytes && (victim = largest_session(e))) {
+        session_evict_one(victim);
+        n++;
+    }
+    return n;
+}
+
+void engine_set_limits(engine_t *e, uint64_t limit_bytes, uint32_t limit_sessions)
+{
+    e->cfg.limit_bytes = limit_bytes;
+    e->cfg.limit_sessions = limit_sessions;
+    if (limit_bytes)
+        engine_evict_to(e, limit_bytes);
+}
+
+/* --- expiry and iteration ------------------------------------------------ */
+
+size_t engine_expire_step(engine_t *e, size_t max)
+{
+    size_t done = 0;
+    for (uint32_t visited = 0; visited < e->nlive && done < max; visited++) {
+        if (e->expire_next >= e->nlive)
+            e->expire_next = 0;
+        session_t *s = &e->slots[e->live[e->expire_next++]];
+        done += session_expire_some(s, max - done);
+    }
+    return done;
+}
+
+uint64_t engine_scan(engine_t *e, uint64_t cursor, size_t count,
+                     session_visit_fn fn, void *ud)
+{
+    uint64_t slot = cursor >> 24;
+    uint32_t id = (uint32_t)(cursor & ENTRY_ID_MAX);
+    size_t budget = count ? count : 1;
+    for (; slot < e->capacity; slot++, id = 0) {
+        session_t *s = &e->slots[slot];
+        if (!s->live)
+            continue;
+        if (budget == 0)
+            return slot << 24;
+        id = session_scan(s, id, &budget, fn, ud);
+        if (id)
+            return slot << 24 | id;
+    }
+    return 0;
+}
+
+void engine_refresh_stats(engine_t *e)
+{
+    int64_t now = engine_now(e);
+    if (e->nlive > ENGINE_REFRESH_ALWAYS && e->refreshed_ms &&
+        now - e->refreshed_ms < ENGINE_REFRESH_MS)
+        return;
+    arena_stats_refresh();
+    e->refreshed_ms = now ? now : 1;
+}
+
+void engine_stats(engine_t *e, bool refresh, engine_stats_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->bytes = e->bytes;
+    out->sessions = e->nlive;
+    out->limit_bytes = e->cfg.limit_bytes;
+    out->limit_sessions = session_cap(e);
+    out->max_sessions = e->capacity;
+    for (uint32_t i = 0; i < e->nlive; i++) {
+        const session_t *s = &e->slots[e->live[i]];
+        out->entries += session_entries(s);
+        /* A clear moves a session to a fresh arena, maybe a higher index. */
+        if (s->arena.index > e->max_arena_index)
+            e->max_arena_index = s->arena.index;
+    }
+    out->max_arena_index = e->max_arena_index;
+    if (refresh)
+        arena_stats_refresh();
+    arena_process_stats(&out->process);
+}

@@ -1,0 +1,188 @@
+/* session: one tenant's entries, in its own arena, under its own budget.
+ *
+ * Sessions are created and dropped by the engine (engine.h); this module
+ * holds a session's data operations. Every byte a session holds (entries,
+ * index, heaps) is in its arena and counted in arena.bytes; its name and this
+ * struct are process memory. A call that returns leaves the session within
+ * limit_bytes and limit_entries, and the system within its budget: writes
+ * evict by the session's strategy to make room, and a write that can never
+ * fit is refused before anything changes.
+ *
+ * Values returned as pointers (session_get, session_peek) stay valid until
+ * the next engine call of any kind: reads remove expired keys on the way, so
+ * a front end copies a value before it makes another call. */
+#ifndef POLICYD_SESSION_H
+#define POLICYD_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/evict.h"
+#include "core/heap.h"
+#include "core/index.h"
+#include "core/status.h"
+
+struct engine;
+
+typedef struct session_limits {
+    uint64_t bytes;   /* 0 = no limit */
+    uint64_t entries; /* 0 = no limit */
+} session_limits_t;
+
+typedef struct session_counters {
+    uint64_t hits, misses;  /* reads that found / did not find a key */
+    uint64_t writes;        /* successful writes */
+    uint64_t evictions;     /* entries evicted to make room */
+    uint64_t expirations;   /* entries removed because their TTL passed */
+    uint64_t refused;       /* writes refused: too big, denied, system full */
+    uint64_t chooser_errors; /* custom chooser answers that were not usable */
+} session_counters_t;
+
+typedef struct session {
+    arena_t arena;
+    index_t index;
+    evict_t evict;
+    heap_t expiry;          /* entries with a TTL, soonest expiry on top */
+    struct engine *engine;
+    char *name;             /* NUL-terminated copy; may contain NULs */
+    size_t name_len;
+    uint32_t slot;          /* registry slot in the engine */
+    uint32_t live_pos;      /* position in the engine's list of live sessions */
+    bool live;
+    bool writes_denied;     /* refuse writes that store data (deletes pass) */
+    session_limits_t limits;
+    uint32_t sample_size;   /* candidates for a custom chooser */
+    int64_t created_ms;     /* engine clock */
+    int64_t used_ms;        /* last read or write */
+    uint64_t seq;           /* orders uses; ties in heaps */
+    uint32_t pinned;        /* entry being rewritten: not evictable */
+    session_counters_t counters;
+    void *user;             /* owned by the front end */
+} session_t;
+
+/* SET options. */
+enum {
+    SESSION_SET_NX = 1 << 0,      /* only if the key does not exist */
+    SESSION_SET_XX = 1 << 1,      /* only if the key exists */
+    SESSION_SET_KEEPTTL = 1 << 2, /* keep the key's TTL */
+};
+
+/* TTL replies (milliseconds, as PTTL). */
+#define SESSION_TTL_MISSING (-2)
+#define SESSION_TTL_NONE (-1)
+
+/* The session a key belongs to (DESIGN.md §4): the text inside the first
+ * {...} when non-empty, else the text before the first ':', else "default".
+ * *name points into key or at a static string. */
+void session_name_of_key(const void *key, size_t klen, const char **name,
+                         size_t *name_len);
+
+/* Looks a key up. On PD_OK, *val and *vlen give the value (see the note on
+ * lifetime above). Counts a hit or a miss and records the use. */
+pd_status session_get(session_t *s, const void *key, size_t klen,
+                      const unsigned char **val, size_t *vlen);
+
+/* Like session_get without counting a hit or miss or recording a use. */
+pd_status session_peek(session_t *s, const void *key, size_t klen,
+                       const unsigned char **val, size_t *vlen);
+
+/* Stores a value. flags: SESSION_SET_*. expire_at_ms > 0 sets an absolute
+ * expiry (engine clock), 0 none (or the old one with KEEPTTL), < 0 is
+ * PD_INVALID. An expiry not in the future leaves the key absent. PD_NOTSET
+ * when NX/XX was not met. If old and old_len are given and the key existed, the old
+ * value is copied into a malloc'd buffer the caller frees (SET ... GET),
+ * whatever the status; *old is left alone when the key did not exist. */
+pd_status session_set(session_t *s, const void *key, size_t klen,
+                      const void *val, size_t vlen, int flags,
+                      int64_t expire_at_ms, char **old, size_t *old_len);
+
+/* What a SET of a value of vlen bytes would meet before changing anything:
+ * PD_OK, PD_DENIED or PD_TOOBIG. Changes nothing (MSET checks every pair
+ * first, so it writes all or nothing). */
+pd_status session_check_set(session_t *s, const void *key, size_t klen, size_t vlen,
+                            bool ttl);
+
+/* Removes a key: PD_OK or PD_NOTFOUND. */
+pd_status session_del(session_t *s, const void *key, size_t klen);
+
+/* true if the key exists (not expired). No use is recorded. */
+bool session_exists(session_t *s, const void *key, size_t klen);
+
+/* Records a use without reading: PD_OK or PD_NOTFOUND. */
+pd_status session_touch(session_t *s, const void *key, size_t klen);
+
+/* Sets an absolute expiry in ms (engine clock); a time not in the future
+ * deletes the key. PD_OK, PD_NOTFOUND, or a budget status. */
+pd_status session_expire_at(session_t *s, const void *key, size_t klen,
+                            int64_t at_ms);
+
+/* Removes a key's expiry: PD_OK (removed), PD_NOTSET (had none), PD_NOTFOUND. */
+pd_status session_persist(session_t *s, const void *key, size_t klen);
+
+/* Milliseconds until expiry, SESSION_TTL_NONE or SESSION_TTL_MISSING. */
+int64_t session_pttl(session_t *s, const void *key, size_t klen);
+
+/* Appends to a value (creating it if absent); *new_len is the new length. */
+pd_status session_append(session_t *s, const void *key, size_t klen,
+                         const void *val, size_t vlen, size_t *new_len);
+
+/* Adds delta to an integer value (absent counts as 0), Redis rules:
+ * PD_NOTINT if the value is not a 64-bit integer, PD_OVERFLOW. */
+pd_status session_incrby(session_t *s, const void *key, size_t klen,
+                         int64_t delta, int64_t *result);
+
+/* Length of the value, 0 if the key is absent. */
+size_t session_strlen(session_t *s, const void *key, size_t klen);
+
+/* Bytes one key costs its session: its allocation, its share of the index
+ * and its heap nodes. PD_NOTFOUND if absent. */
+pd_status session_memory_usage(session_t *s, const void *key, size_t klen,
+                               uint64_t *bytes);
+
+/* Visits live entries with ids >= cursor, taking one from *budget for each
+ * entry looked at, until the budget is spent; returns the cursor to resume
+ * from, 0 when done. Every key present for the whole scan is seen at least
+ * once (ids are stable). The callback must not modify the session. */
+typedef void (*session_visit_fn)(void *ud, session_t *s, const unsigned char *key,
+                                 size_t klen);
+uint32_t session_scan(session_t *s, uint32_t cursor, size_t *budget,
+                      session_visit_fn fn, void *ud);
+
+/* Removes every entry at once (a fresh arena); limits and counters stay. */
+void session_clear(session_t *s);
+
+/* Changes the session's limits and evicts at once to meet them. */
+void session_set_limits(session_t *s, session_limits_t limits);
+
+/* Changes the session's strategy. PD_OK or PD_NOMEM (old one kept). */
+pd_status session_set_strategy(session_t *s, evict_kind kind);
+
+/* Evicts until the session holds at most `bytes` (entries of at most that
+ * many bytes of its own). Returns how many entries went. */
+uint64_t session_evict_to(session_t *s, uint64_t bytes);
+
+/* Evicts the strategy's next victim; false if the session has no entries. */
+bool session_evict_one(session_t *s);
+
+/* Removes up to `max` expired entries; returns how many. */
+size_t session_expire_some(session_t *s, size_t max);
+
+/* Number of entries and bytes. */
+static inline uint64_t session_entries(const session_t *s) { return s->index.used; }
+static inline uint64_t session_bytes(const session_t *s) { return s->arena.bytes; }
+
+/* Internal: the bytes entry `e` holds in the arena, its value's own
+ * allocation included. */
+size_t session_entry_bytes(session_t *s, struct entry *e);
+
+/* Internal: the tie for a heap node of entry `id`: (sequence << 24) | id.
+ * Renumbers the session's heaps before the 40-bit sequence runs out. */
+uint64_t session_tie(session_t *s, uint32_t id);
+
+/* Internal to the engine: set up and tear down a session's structures. */
+void session_init(session_t *s, struct engine *e, evict_kind kind);
+void session_fini(session_t *s);
+
+#endif
