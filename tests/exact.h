@@ -31,11 +31,11 @@ static inline void check_exact(engine_t *e)
     uint32_t n = 0;
     for (session_t *s = engine_next(e, NULL); s; s = engine_next(e, s)) {
         arena_stats_t st;
-        CHECK(arena_stats(&s->arena, &st) == 0);
-        CHECK_EQ_U(st.allocated, s->arena.bytes);
+        CHECK(arena_stats(&s->store.arena, &st) == 0);
+        CHECK_EQ_U(st.allocated, s->store.arena.bytes);
         if (session_entries(s) == 0)
-            CHECK_EQ_U(s->arena.bytes, 0);
-        sum += s->arena.bytes;
+            CHECK_EQ_U(s->store.arena.bytes, 0);
+        sum += s->store.arena.bytes;
         n++;
     }
     CHECK_EQ_U(engine_bytes(e), sum);

@@ -67,18 +67,18 @@ static bool invariants_hold(engine_t *e, unsigned seed, int step)
     uint64_t sum = 0;
     for (session_t *s = engine_next(e, NULL); s; s = engine_next(e, s)) {
         arena_stats_t st;
-        bool ok = arena_stats(&s->arena, &st) == 0 && st.allocated == s->arena.bytes &&
-                  (!s->limits.bytes || s->arena.bytes <= s->limits.bytes) &&
+        bool ok = arena_stats(&s->store.arena, &st) == 0 && st.allocated == s->store.arena.bytes &&
+                  (!s->limits.bytes || s->store.arena.bytes <= s->limits.bytes) &&
                   (!s->limits.entries || session_entries(s) <= s->limits.entries);
         if (!ok) {
             fprintf(stderr, "seed %u step %d session %s: bytes %zu arena %zu "
                     "limit %" PRIu64 " entries %" PRIu64 " limit %" PRIu64 "\n",
-                    seed, step, s->name, s->arena.bytes, st.allocated, s->limits.bytes,
+                    seed, step, s->name, s->store.arena.bytes, st.allocated, s->limits.bytes,
                     session_entries(s), s->limits.entries);
             CHECK(!"session invariant");
             return false;
         }
-        sum += s->arena.bytes;
+        sum += s->store.arena.bytes;
     }
     if (sum != engine_bytes(e) || engine_bytes(e) > SYSTEM_LIMIT) {
         fprintf(stderr, "seed %u step %d: engine bytes %" PRIu64 " sum %" PRIu64 "\n",
@@ -99,7 +99,7 @@ static void run_seed(unsigned seed, uint64_t *ops_done, uint64_t *evictions)
         .seed = seed,
         .limit_bytes = SYSTEM_LIMIT,
         .session_limits = random_limits(&r),
-        .strategy = (evict_kind)rng_below(&r, EVICT_CUSTOM),
+        .strategy = (evict_kind)rng_below(&r, EVICT_CHOOSER),
     };
     engine_t *e = engine_create(&cfg);
     REQUIRE(e);
@@ -142,7 +142,7 @@ static void run_seed(unsigned seed, uint64_t *ops_done, uint64_t *evictions)
         } else if (op < 980) {
             session_set_limits(s, random_limits(&r));
         } else if (op < 995) {
-            session_set_strategy(s, (evict_kind)rng_below(&r, EVICT_CUSTOM));
+            session_set_strategy(s, (evict_kind)rng_below(&r, EVICT_CHOOSER));
         } else {
             session_clear(s);
         }

@@ -82,7 +82,7 @@ static void fill(session_t *s, rng_t *r)
 {
     static unsigned char value[16 << 10];
     char key[16];
-    for (unsigned i = 0; s->arena.bytes < FILL_BYTES; i++) {
+    for (unsigned i = 0; s->store.arena.bytes < FILL_BYTES; i++) {
         size_t vlen = 16u << rng_below(r, 11);
         int klen = snprintf(key, sizeof(key), "k%u", i);
         REQUIRE(session_set(s, key, (size_t)klen, value, vlen, 0, 0, NULL, NULL) == PD_OK);
@@ -183,8 +183,8 @@ static void all_indices(void)
     arena_stats_t as;
     uint64_t sum = 0;
     for (s = engine_next(e, NULL); s; s = engine_next(e, s)) {
-        CHECK(arena_stats(&s->arena, &as) == 0 && as.allocated == s->arena.bytes);
-        sum += s->arena.bytes;
+        CHECK(arena_stats(&s->store.arena, &as) == 0 && as.allocated == s->store.arena.bytes);
+        sum += s->store.arena.bytes;
     }
     CHECK_EQ_U(sum, engine_bytes(e));
     engine_destroy(e);

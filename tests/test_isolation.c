@@ -129,7 +129,7 @@ static snap_t snap_session(session_t *s)
         /* The expiry as an absolute time, so the clock may move. */
         int64_t ttl = session_pttl(s, ks.k[i], ks.n[i]);
         if (ttl >= 0)
-            ttl += engine_now(s->engine);
+            ttl += store_now(&s->store);
         sn.digest += mix64(fnv1a(ks.k[i], ks.n[i]) ^ mix64(hv + (uint64_t)ttl + n));
         sn.keys++;
         free(ks.k[i]);
@@ -366,8 +366,8 @@ static void test_fits_after_evicting_all(void)
     REQUIRE(buf != NULL);
     /* The sizes must make this a real test: the three fit together, and the
      * big one fits alone but not beside any one of them. */
-    size_t small_use = arena_usable(&s->arena, small_len + 32);
-    size_t big_use = arena_usable(&s->arena, big_len + 32);
+    size_t small_use = arena_usable(&s->store.arena, small_len + 32);
+    size_t big_use = arena_usable(&s->store.arena, big_len + 32);
     REQUIRE(3 * small_use + 4 * KIB < limit);
     REQUIRE(big_use + small_use > limit);
     REQUIRE(big_use + 4 * KIB < limit);
@@ -915,7 +915,7 @@ static int pick_key_a(void *ud, session_t *s, const evict_candidate_t *c, size_t
 static void chooser_names_rewritten_key(void)
 {
     clock_ms = 14000000;
-    engine_t *e = make_engine((engine_config_t){.strategy = EVICT_CUSTOM,
+    engine_t *e = make_engine((engine_config_t){.strategy = EVICT_CHOOSER,
                                                 .chooser = pick_key_a,
                                                 .session_limits = {.bytes = 14000}});
     session_t *s = open_session(e, K("t"));

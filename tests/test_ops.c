@@ -711,7 +711,7 @@ static void test_clear_drop(void)
     uint64_t writes = a->counters.writes;
     session_clear(a);
     CHECK_EQ_U(session_entries(a), 0);
-    CHECK_EQ_U(a->arena.bytes, 0);
+    CHECK_EQ_U(a->store.arena.bytes, 0);
     CHECK(engine_find(e, K("a")) == a);
     CHECK_EQ_U(engine_session_count(e), 3);
     CHECK_EQ_U(a->counters.writes, writes); /* counters stay */
@@ -824,7 +824,7 @@ static void test_sparse_ids(void)
         int n = snprintf(key, sizeof(key), "k%d", i);
         REQUIRE(session_set(s, key, (size_t)n, "v", 1, 0, 0, NULL, NULL) == PD_OK);
     }
-    CHECK(session_set_strategy(s, EVICT_CUSTOM) == PD_OK);
+    CHECK(session_set_strategy(s, EVICT_CHOOSER) == PD_OK);
     session_set_limits(s, (session_limits_t){.entries = 5});
     CHECK_EQ_U(session_entries(s), 5);
     int seen = 0, calls = 0;
@@ -926,9 +926,9 @@ static void test_split_values(void)
     session_t *s = open_session(e, "ops");
     CHECK(set_str(s, "first", "x", 0)); /* the index arrays exist from here */
     uint64_t base = session_bytes(s);
-    size_t whole = arena_usable(&s->arena, entry_size(11, 1000, 0, 0));
-    size_t apart = arena_usable(&s->arena, entry_size(11, 1000, 0, 1)) +
-                   arena_usable(&s->arena, 1000);
+    size_t whole = arena_usable(&s->store.arena, entry_size(11, 1000, 0, 0));
+    size_t apart = arena_usable(&s->store.arena, entry_size(11, 1000, 0, 1)) +
+                   arena_usable(&s->store.arena, 1000);
     CHECK(apart < whole);
 
     char val[1001];
@@ -953,7 +953,7 @@ static void test_split_values(void)
 
     CHECK(set_str(s, "split:value", "short", 0)); /* back in one allocation */
     CHECK(value_is(s, "split:value", "short"));
-    CHECK_EQ_U(session_bytes(s) - base, arena_usable(&s->arena, entry_size(11, 5, 0, 0)));
+    CHECK_EQ_U(session_bytes(s) - base, arena_usable(&s->store.arena, entry_size(11, 5, 0, 0)));
     CHECK(set_str(s, "split:value", val, clock_ms + 1000));
     check_exact(e);
     clock_ms += 1001; /* expires: entry and value go */

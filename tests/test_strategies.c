@@ -76,9 +76,9 @@ static bool has(session_t *s, const char *key)
 /* The flags of a present key's entry. */
 static unsigned ent_flags(session_t *s, const char *key)
 {
-    uint64_t h = index_hash(&s->index, key, strlen(key));
-    uint32_t id = index_find(&s->index, key, strlen(key), h);
-    return id ? index_entry(&s->index, id)->flags : 0;
+    uint64_t h = index_hash(&s->store.index, key, strlen(key));
+    uint32_t id = index_find(&s->store.index, key, strlen(key), h);
+    return id ? index_entry(&s->store.index, id)->flags : 0;
 }
 
 static void print_key(void *ud, session_t *s, const unsigned char *key, size_t klen)
@@ -128,8 +128,8 @@ static bool keys_are(session_t *s, const char *list)
     do { \
         arena_stats_t st_; \
         REQUIRE(arena_stats_refresh() == 0); \
-        REQUIRE(arena_stats(&(s)->arena, &st_) == 0); \
-        CHECK_EQ_U(st_.allocated, (s)->arena.bytes); \
+        REQUIRE(arena_stats(&(s)->store.arena, &st_) == 0); \
+        CHECK_EQ_U(st_.allocated, (s)->store.arena.bytes); \
     } while (0)
 
 /* --- a chooser for the custom strategy ----------------------------------- */
@@ -542,7 +542,7 @@ static void test_custom_pick(void)
     clock_ms = 60000;
     chooser_state_t st = {.mode = PICK_PREFIX, .want = "victim:"};
     engine_t *e = new_engine((engine_config_t){
-        .seed = 7, .strategy = EVICT_CUSTOM, .sample_size = 8,
+        .seed = 7, .strategy = EVICT_CHOOSER, .sample_size = 8,
         .chooser = chooser, .chooser_ud = &st});
     session_t *s = open_session(e, "custom");
     st.session = s;
@@ -565,7 +565,7 @@ static void test_custom_pick(void)
     CHECK_EVICTED(s, "k4444", "k1 k22 k333 k5 k6", 2);
     CHECK_EQ_U(st.wrong_session, 0);
     CHECK_EQ_U(st.not_distinct, 0);
-    CHECK_EQ_U(s->counters.chooser_errors, 0);
+    CHECK_EQ_U(s->evict.chooser_errors, 0);
     CHECK_ACCOUNTING(s);
     engine_destroy(e);
 }
@@ -577,7 +577,7 @@ static void test_custom_fields(void)
     int64_t t0 = clock_ms;
     chooser_state_t st = {.mode = PICK_PREFIX, .want = "b"};
     engine_t *e = new_engine((engine_config_t){
-        .seed = 8, .strategy = EVICT_CUSTOM, .sample_size = 5, .lfu_decay_ms = 1000,
+        .seed = 8, .strategy = EVICT_CHOOSER, .sample_size = 5, .lfu_decay_ms = 1000,
         .chooser = chooser, .chooser_ud = &st});
     session_t *s = open_session(e, "fields");
     st.session = s;
@@ -601,14 +601,14 @@ static void test_custom_fields(void)
     const evict_candidate_t *h = seen_key(&st, "hot");
     REQUIRE(a && b && h);
     CHECK_EQ_U(a->klen, 1);
-    CHECK_EQ_U(a->bytes, arena_usable(&s->arena, entry_size(1, 20, 0, 0)));
+    CHECK_EQ_U(a->bytes, arena_usable(&s->store.arena, entry_size(1, 20, 0, 0)));
     CHECK(a->bytes > 1 + 20);
     CHECK_EQ_U(a->idle_ms, (225 - 5) * ENTRY_TICK_MS);
     CHECK_EQ_U(a->age_ms, (225 - 0) * ENTRY_TICK_MS);
     CHECK_EQ_U(a->hits, 2);
     CHECK_EQ_U(a->frequency, 0);                 /* 2 uses, 2 idle periods */
     CHECK(a->ttl_ms == -1);
-    CHECK_EQ_U(b->bytes, arena_usable(&s->arena, entry_size(1, 30, 1, 0)));
+    CHECK_EQ_U(b->bytes, arena_usable(&s->store.arena, entry_size(1, 30, 1, 0)));
     CHECK(b->bytes > 1 + 30);
     CHECK_EQ_U(b->idle_ms, (225 - 12) * ENTRY_TICK_MS);
     CHECK_EQ_U(b->age_ms, (225 - 12) * ENTRY_TICK_MS);
@@ -629,7 +629,7 @@ static void test_custom_errors(void)
     clock_ms = 70000;
     chooser_state_t st = {.mode = PICK_FIXED, .ret = -1};
     engine_t *e = new_engine((engine_config_t){
-        .seed = 9, .strategy = EVICT_CUSTOM, .sample_size = 3,
+        .seed = 9, .strategy = EVICT_CHOOSER, .sample_size = 3,
         .chooser = chooser, .chooser_ud = &st});
     session_t *s = open_session(e, "errors");
     st.session = s;
@@ -641,25 +641,25 @@ static void test_custom_errors(void)
     CHECK(use(s, "a") == PD_OK);                 /* lru order: b c a */
     CHECK(put(s, "d", 8) == PD_OK);              /* -1: falls back to lru */
     CHECK_EVICTED(s, "b", "a c d", 1);
-    CHECK_EQ_U(s->counters.chooser_errors, 1);
+    CHECK_EQ_U(s->evict.chooser_errors, 1);
     st.ret = 3;                                  /* == n: out of range */
     CHECK(put(s, "e", 8) == PD_OK);
     CHECK_EVICTED(s, "c", "a d e", 2);
-    CHECK_EQ_U(s->counters.chooser_errors, 2);
+    CHECK_EQ_U(s->evict.chooser_errors, 2);
     st.ret = 1000;
     CHECK(put(s, "f", 8) == PD_OK);
     CHECK_EVICTED(s, "a", "d e f", 3);
-    CHECK_EQ_U(s->counters.chooser_errors, 3);
+    CHECK_EQ_U(s->evict.chooser_errors, 3);
     st.ret = 2;                                  /* valid again: no error */
     CHECK(put(s, "g", 8) == PD_OK);
     CHECK_EQ_U(s->counters.evictions, 4);
-    CHECK_EQ_U(s->counters.chooser_errors, 3);
+    CHECK_EQ_U(s->evict.chooser_errors, 3);
     CHECK_EQ_U(st.calls, 4);
     CHECK_ACCOUNTING(s);
     engine_destroy(e);
 
     /* No chooser at all: plain lru, and no error to count. */
-    engine_t *e2 = new_engine((engine_config_t){.seed = 9, .strategy = EVICT_CUSTOM});
+    engine_t *e2 = new_engine((engine_config_t){.seed = 9, .strategy = EVICT_CHOOSER});
     session_t *t = open_session(e2, "no-chooser");
     session_set_limits(t, (session_limits_t){.entries = 2});
     CHECK(put(t, "a", 8) == PD_OK);
@@ -667,7 +667,7 @@ static void test_custom_errors(void)
     CHECK(use(t, "a") == PD_OK);
     CHECK(put(t, "c", 8) == PD_OK);
     CHECK_EVICTED(t, "b", "a c", 1);
-    CHECK_EQ_U(t->counters.chooser_errors, 0);
+    CHECK_EQ_U(t->evict.chooser_errors, 0);
     CHECK_ACCOUNTING(t);
     engine_destroy(e2);
 }
@@ -679,7 +679,7 @@ static void sample_run(uint64_t seed, chooser_state_t *st)
     memset(st, 0, sizeof(*st));
     st->mode = PICK_LOG;
     engine_t *e = new_engine((engine_config_t){
-        .seed = seed, .strategy = EVICT_CUSTOM, .sample_size = 5,
+        .seed = seed, .strategy = EVICT_CHOOSER, .sample_size = 5,
         .chooser = chooser, .chooser_ud = st});
     session_t *s = open_session(e, "sample");
     st->session = s;
@@ -720,7 +720,7 @@ static void test_custom_sampling(void)
     memset(&st, 0, sizeof(st));
     st.mode = PICK_COUNT;
     engine_t *e = new_engine((engine_config_t){
-        .seed = 13, .strategy = EVICT_CUSTOM, .sample_size = 1,
+        .seed = 13, .strategy = EVICT_CHOOSER, .sample_size = 1,
         .chooser = chooser, .chooser_ud = &st});
     session_t *s = open_session(e, "uniform");
     st.session = s;
@@ -777,7 +777,7 @@ static void rewrite_scenario(bool with_ttl)
     clock_ms = 100000;
     chooser_state_t st = {.mode = PICK_PREFIX, .want = "w", .forbid = "w"};
     engine_t *e = new_engine((engine_config_t){
-        .seed = 14, .strategy = EVICT_CUSTOM, .sample_size = 8,
+        .seed = 14, .strategy = EVICT_CHOOSER, .sample_size = 8,
         .chooser = chooser, .chooser_ud = &st});
     session_t *s = open_session(e, "rewrite");
     st.session = s;
@@ -786,8 +786,8 @@ static void rewrite_scenario(bool with_ttl)
     CHECK(put(s, "aa", 10) == PD_OK);
     CHECK(put(s, "b", 10) == PD_OK);
     /* A limit one eviction (of a 10-byte value) satisfies when w grows. */
-    uint64_t grow = arena_usable(&s->arena, entry_size(1, 200, with_ttl, 0)) -
-                    arena_usable(&s->arena, entry_size(1, 10, with_ttl, 0));
+    uint64_t grow = arena_usable(&s->store.arena, entry_size(1, 200, with_ttl, 0)) -
+                    arena_usable(&s->store.arena, entry_size(1, 10, with_ttl, 0));
     session_set_limits(s, (session_limits_t){.bytes = session_bytes(s) + grow - 1});
     CHECK_EQ_U(s->counters.evictions, 0);
     CHECK(put_ttl(s, "w", 200, at) == PD_OK);
@@ -895,18 +895,18 @@ static void test_switching(void)
     engine_destroy(e);
 }
 
-/* The 40-bit use sequence that orders heap ties runs out after about 10^12
- * uses of one session; the heaps are renumbered first, so order holds. */
+/* The 40-bit sequence that orders a heap's ties runs out after about 10^12
+ * pushes; each heap renumbers its ties first, so order holds. */
 static void test_sequence_renumbering(void)
 {
     clock_ms = 120000;
     engine_t *e = new_engine((engine_config_t){.seed = 16, .strategy = EVICT_LFU});
     session_t *s = open_session(e, "seq");
     session_set_limits(s, (session_limits_t){.entries = 2});
-    s->seq = (UINT64_C(1) << 40) - 2;
+    s->evict.heap.seq = s->store.expiry.seq = (UINT64_C(1) << 40) - 2;
     CHECK(put_ttl(s, "a", 1, clock_ms + 5000) == PD_OK); /* same instant, 1 use */
     CHECK(put_ttl(s, "b", 1, clock_ms + 5000) == PD_OK); /* renumbering here */
-    CHECK(s->seq < 16);
+    CHECK(s->evict.heap.seq < 16 && s->store.expiry.seq < 16);
     CHECK(put(s, "c", 1) == PD_OK);
     CHECK(!has(s, "a")); /* the older of two equal scores */
     CHECK(has(s, "b") && has(s, "c"));

@@ -416,12 +416,12 @@ static int l_info(lua_State *L)
         return 1;
     }
     arena_stats_t st = {0};
-    if (arena_stats_refresh() != 0 || arena_stats(&s->arena, &st) != 0)
+    if (arena_stats_refresh() != 0 || arena_stats(&s->store.arena, &st) != 0)
         return luaL_error(L, "policyd.core: jemalloc statistics unavailable");
     lua_createtable(L, 0, 16);
     lua_pushlstring(L, s->name, s->name_len);
     lua_setfield(L, -2, "name");
-    set_int(L, "bytes", (lua_Integer)s->arena.bytes);
+    set_int(L, "bytes", (lua_Integer)session_bytes(s));
     set_int(L, "arena_bytes", (lua_Integer)st.allocated);
     set_int(L, "entries", (lua_Integer)session_entries(s));
     set_int(L, "limit_bytes", (lua_Integer)s->limits.bytes);
@@ -432,10 +432,10 @@ static int l_info(lua_State *L)
     set_int(L, "misses", (lua_Integer)s->counters.misses);
     set_int(L, "evictions", (lua_Integer)s->counters.evictions);
     set_int(L, "expirations", (lua_Integer)s->counters.expirations);
-    set_int(L, "chooser_errors", (lua_Integer)s->counters.chooser_errors);
+    set_int(L, "chooser_errors", (lua_Integer)s->evict.chooser_errors);
     lua_pushnumber(L, (double)(le->now_ms - s->used_ms) / 1000.0);
     lua_setfield(L, -2, "idle_seconds");
-    lua_pushnumber(L, (double)(le->now_ms - s->created_ms) / 1000.0);
+    lua_pushnumber(L, (double)(le->now_ms - s->store.created_ms) / 1000.0);
     lua_setfield(L, -2, "age_seconds");
     lua_pushboolean(L, s->writes_denied);
     lua_setfield(L, -2, "writes_denied");
@@ -475,14 +475,6 @@ static int l_set_strategy(lua_State *L)
     return push_status(L, s ? session_set_strategy(s, kind) : PD_NOTFOUND);
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    const session_t *x = *(session_t *const *)a, *y = *(session_t *const *)b;
-    size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-    int c = memcmp(x->name, y->name, n);
-    return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
-}
-
 /* e:sessions(): session names, sorted. */
 static int l_sessions(lua_State *L)
 {
@@ -491,12 +483,9 @@ static int l_sessions(lua_State *L)
     session_t **all = malloc((n ? n : 1) * sizeof(*all));
     if (!all)
         return luaL_error(L, "policyd.core: out of memory");
-    uint32_t i = 0;
-    for (session_t *s = engine_next(le->engine, NULL); s; s = engine_next(le->engine, s))
-        all[i++] = s;
-    qsort(all, n, sizeof(*all), name_cmp);
+    n = engine_sessions_by_name(le->engine, all);
     lua_createtable(L, (int)n, 0);
-    for (i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         lua_pushlstring(L, all[i]->name, all[i]->name_len);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }

@@ -238,14 +238,6 @@ static void cmd_dbsize(client_t *c, size_t argc, char **argv, const size_t *lens
     resp_integer(client_out(c), (long long)st.entries);
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    const session_t *x = *(session_t *const *)a, *y = *(session_t *const *)b;
-    size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-    int r = memcmp(x->name, y->name, n);
-    return r ? r : (x->name_len > y->name_len) - (x->name_len < y->name_len);
-}
-
 static void field_int(client_t *c, const char *name, long long v)
 {
     resp_bulk(client_out(c), name, strlen(name));
@@ -269,12 +261,9 @@ static void cmd_session(client_t *c, size_t argc, char **argv, const size_t *len
             resp_error(client_out(c), "ERR out of memory");
             return;
         }
-        uint32_t i = 0;
-        for (session_t *s = engine_next(e, NULL); s; s = engine_next(e, s))
-            all[i++] = s;
-        qsort(all, n, sizeof(*all), name_cmp);
+        n = engine_sessions_by_name(e, all);
         resp_array(client_out(c), n);
-        for (i = 0; i < n; i++)
+        for (uint32_t i = 0; i < n; i++)
             resp_bulk(client_out(c), all[i]->name, all[i]->name_len);
         free(all);
         return;
@@ -300,14 +289,14 @@ static void cmd_session(client_t *c, size_t argc, char **argv, const size_t *len
     }
     arena_stats_t as = {0};
     engine_refresh_stats(e); /* never an epoch per command at scale */
-    arena_stats(&s->arena, &as);
+    arena_stats(&s->store.arena, &as);
     int64_t now = engine_now(e);
     const char *strategy = evict_kind_name(s->evict.kind);
     char growth[32];
     snprintf(growth, sizeof(growth), "%.1f", host_session_growth(s));
     resp_map(client_out(c), 15, client_proto(c));
     field_str(c, "name", s->name, s->name_len);
-    field_int(c, "bytes", (long long)s->arena.bytes);
+    field_int(c, "bytes", (long long)session_bytes(s));
     field_int(c, "arena_bytes", (long long)as.allocated);
     field_int(c, "entries", (long long)session_entries(s));
     field_int(c, "limit_bytes", (long long)s->limits.bytes);
@@ -319,7 +308,7 @@ static void cmd_session(client_t *c, size_t argc, char **argv, const size_t *len
     field_int(c, "expirations", (long long)s->counters.expirations);
     field_str(c, "growth_bytes_per_min", growth, strlen(growth));
     field_int(c, "idle_seconds", (long long)((now - s->used_ms) / 1000));
-    field_int(c, "age_seconds", (long long)((now - s->created_ms) / 1000));
+    field_int(c, "age_seconds", (long long)((now - s->store.created_ms) / 1000));
     field_int(c, "writes_denied", s->writes_denied);
 }
 
@@ -891,7 +880,7 @@ static void cmd_info(client_t *c, size_t argc, char **argv, const size_t *lens)
         misses += s->counters.misses;
         evicted += s->counters.evictions;
         expired += s->counters.expirations;
-        expires += s->expiry.len;
+        expires += s->store.expiry.len;
     }
     host_info_t hi;
     host_get_info(client_host(c), &hi);
@@ -1061,7 +1050,7 @@ static void cmd_memory(client_t *c, size_t argc, char **argv, const size_t *lens
         field_int(c, "keys", (long long)st.entries);
     } else if (argc == 2 && arg_is(argv[1], lens[1], "PURGE")) {
         for (session_t *s = engine_next(e, NULL); s; s = engine_next(e, s))
-            arena_purge(&s->arena);
+            arena_purge(&s->store.arena);
         resp_simple(client_out(c), "OK");
     } else {
         resp_error(client_out(c), "ERR syntax error: MEMORY USAGE key | STATS | PURGE");

@@ -24,7 +24,9 @@ typedef struct name_slot {
 } name_slot_t;
 
 struct engine {
-    engine_config_t cfg;
+    engine_config_t cfg;   /* as given; the clock, seed, decay, chooser and
+                            * system byte limit live in env */
+    env_t env;             /* what every session is handed */
     session_t *slots;      /* capacity */
     uint32_t capacity;     /* sessions jemalloc's arenas allow */
     uint32_t *free_slots;  /* stack of unused slots */
@@ -33,11 +35,9 @@ struct engine {
     uint32_t nlive;
     name_slot_t *names;
     uint32_t names_mask;
-    size_t bytes;          /* sum of session bytes, kept by the arenas */
     uint32_t expire_next;  /* position in live where expiry resumes */
     uint32_t max_arena_index;
     int64_t refreshed_ms;  /* engine_refresh_stats' last refresh */
-    rng_t rng;
 };
 
 static int64_t monotonic_ms(void *ud)
@@ -48,23 +48,32 @@ static int64_t monotonic_ms(void *ud)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static pd_status make_room(void *ud, uint64_t need, uint64_t freed);
+
 engine_t *engine_create(const engine_config_t *cfg)
 {
     engine_t *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
     e->cfg = *cfg;
-    if (!e->cfg.clock)
-        e->cfg.clock = monotonic_ms;
     if (!e->cfg.sample_size)
         e->cfg.sample_size = DEFAULT_SAMPLE_SIZE;
-    if (e->cfg.lfu_decay_ms <= 0)
-        e->cfg.lfu_decay_ms = DEFAULT_LFU_DECAY_MS;
-    if (e->cfg.lfu_decay_ms > MAX_LFU_DECAY_MS) /* keeps uses * decay in range */
-        e->cfg.lfu_decay_ms = MAX_LFU_DECAY_MS;
     if ((unsigned)e->cfg.strategy >= EVICT_KIND_COUNT)
         e->cfg.strategy = EVICT_LRU;
-    e->rng.state = cfg->seed;
+    int64_t decay = cfg->lfu_decay_ms <= 0 ? DEFAULT_LFU_DECAY_MS : cfg->lfu_decay_ms;
+    e->env = (env_t){
+        .clock = cfg->clock ? cfg->clock : monotonic_ms,
+        .clock_ud = cfg->clock_ud,
+        .seed = cfg->seed,
+        .rng = {.state = cfg->seed},
+        /* capped: keeps uses * decay in range */
+        .lfu_decay_ms = decay > MAX_LFU_DECAY_MS ? MAX_LFU_DECAY_MS : decay,
+        .chooser = cfg->chooser,
+        .chooser_ud = cfg->chooser_ud,
+        .limit_bytes = cfg->limit_bytes,
+        .make_room = make_room,
+        .make_room_ud = e,
+    };
     e->capacity = arena_capacity();
     uint32_t names = 16;
     while (names < e->capacity * 2)
@@ -100,22 +109,7 @@ void engine_destroy(engine_t *e)
 
 int64_t engine_now(const engine_t *e)
 {
-    return e->cfg.clock(e->cfg.clock_ud);
-}
-
-const engine_config_t *engine_config(const engine_t *e)
-{
-    return &e->cfg;
-}
-
-rng_t *engine_rng(engine_t *e)
-{
-    return &e->rng;
-}
-
-uint64_t engine_seed(const engine_t *e)
-{
-    return e->cfg.seed;
+    return env_now(&e->env);
 }
 
 uint32_t engine_session_count(const engine_t *e)
@@ -125,14 +119,14 @@ uint32_t engine_session_count(const engine_t *e)
 
 uint64_t engine_bytes(const engine_t *e)
 {
-    return e->bytes;
+    return e->env.bytes;
 }
 
 /* --- the name table ------------------------------------------------------ */
 
 static uint32_t name_hash(const engine_t *e, const void *name, size_t len)
 {
-    return (uint32_t)hash_bytes(name, len, e->cfg.seed ^ 0x5e5510);
+    return (uint32_t)hash_bytes(name, len, e->env.seed ^ 0x5e5510);
 }
 
 /* The name-table position of `name`, or of the empty slot where it goes. */
@@ -196,21 +190,18 @@ pd_status engine_open(engine_t *e, const void *name, size_t len, session_t **out
     uint32_t slot = e->free_slots[e->nfree - 1];
     s = &e->slots[slot];
     memset(s, 0, sizeof(*s));
-    if (arena_create(&s->arena, &e->bytes) != 0) {
+    if (arena_create(&s->store.arena, &e->env.bytes) != 0) {
         free(copy);
         return errno == EAGAIN ? PD_NOSESSION : PD_NOMEM;
     }
     e->nfree--;
-    if (s->arena.index > e->max_arena_index)
-        e->max_arena_index = s->arena.index;
-    session_init(s, e, e->cfg.strategy);
+    if (s->store.arena.index > e->max_arena_index)
+        e->max_arena_index = s->store.arena.index;
+    session_init(s, &e->env, e->cfg.strategy, e->cfg.sample_size, e->cfg.session_limits);
     s->name = copy;
     s->name_len = len;
     s->slot = slot;
     s->live = true;
-    s->limits = e->cfg.session_limits;
-    s->sample_size = e->cfg.sample_size;
-    s->created_ms = s->used_ms = engine_now(e);
     s->live_pos = e->nlive;
     e->live[e->nlive++] = slot;
     uint32_t h = name_hash(e, name, len);
@@ -246,8 +237,7 @@ void engine_drop(engine_t *e, session_t *s)
         e->cfg.on_drop(e->cfg.on_drop_ud, e, s);
     uint32_t h = name_hash(e, s->name, s->name_len);
     name_remove(e, name_pos(e, s->name, s->name_len, h));
-    arena_destroy(&s->arena);
-    session_fini(s);
+    arena_destroy(&s->store.arena); /* and with it, everything in the session */
     free(s->name);
     /* Keep the live list dense: the last one takes this one's place. */
     uint32_t last = e->live[--e->nlive];
@@ -279,6 +269,23 @@ session_t *engine_next(engine_t *e, session_t *prev)
     return NULL;
 }
 
+/* Bytewise, a name before every longer name it begins. */
+static int by_name(const void *a, const void *b)
+{
+    const session_t *x = *(session_t *const *)a, *y = *(session_t *const *)b;
+    size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+    int c = memcmp(x->name, y->name, n);
+    return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
+}
+
+uint32_t engine_sessions_by_name(engine_t *e, session_t **out)
+{
+    for (uint32_t i = 0; i < e->nlive; i++)
+        out[i] = &e->slots[e->live[i]];
+    qsort(out, e->nlive, sizeof(*out), by_name);
+    return e->nlive;
+}
+
 /* --- the system budget --------------------------------------------------- */
 
 /* The live session holding the most bytes that has an entry to evict. */
@@ -287,16 +294,20 @@ static session_t *largest_session(engine_t *e)
     session_t *best = NULL;
     for (uint32_t i = 0; i < e->nlive; i++) {
         session_t *s = &e->slots[e->live[i]];
-        if (evict_has_victim(s) && (!best || s->arena.bytes > best->arena.bytes))
+        if (evict_has_victim(&s->evict) &&
+            (!best || s->store.arena.bytes > best->store.arena.bytes))
             best = s;
     }
     return best;
 }
 
-pd_status engine_make_room(engine_t *e, uint64_t need, uint64_t freed)
+/* The environment's make_room: evicts across sessions, the largest first,
+ * until the system can take `need` more bytes once `freed` are given back. */
+static pd_status make_room(void *ud, uint64_t need, uint64_t freed)
 {
-    uint64_t limit = e->cfg.limit_bytes;
-    while (limit && e->bytes + need > limit + freed) {
+    engine_t *e = ud;
+    uint64_t limit = e->env.limit_bytes;
+    while (limit && e->env.bytes + need > limit + freed) {
         session_t *victim = largest_session(e);
         if (!victim)
             return PD_SYSFULL;
@@ -305,23 +316,11 @@ pd_status engine_make_room(engine_t *e, uint64_t need, uint64_t freed)
     return PD_OK;
 }
 
-uint64_t engine_evict_to(engine_t *e, uint64_t bytes)
-{
-    uint64_t n = 0;
-    session_t *victim;
-    while (e->bytes > bytes && (victim = largest_session(e))) {
-        session_evict_one(victim);
-        n++;
-    }
-    return n;
-}
-
 void engine_set_limits(engine_t *e, uint64_t limit_bytes, uint32_t limit_sessions)
 {
-    e->cfg.limit_bytes = limit_bytes;
+    e->env.limit_bytes = limit_bytes;
     e->cfg.limit_sessions = limit_sessions;
-    if (limit_bytes)
-        engine_evict_to(e, limit_bytes);
+    make_room(e, 0, 0);
 }
 
 /* --- expiry and iteration ------------------------------------------------ */
@@ -370,17 +369,17 @@ void engine_refresh_stats(engine_t *e)
 void engine_stats(engine_t *e, bool refresh, engine_stats_t *out)
 {
     memset(out, 0, sizeof(*out));
-    out->bytes = e->bytes;
+    out->bytes = e->env.bytes;
     out->sessions = e->nlive;
-    out->limit_bytes = e->cfg.limit_bytes;
+    out->limit_bytes = e->env.limit_bytes;
     out->limit_sessions = session_cap(e);
     out->max_sessions = e->capacity;
     for (uint32_t i = 0; i < e->nlive; i++) {
         const session_t *s = &e->slots[e->live[i]];
         out->entries += session_entries(s);
         /* A clear moves a session to a fresh arena, maybe a higher index. */
-        if (s->arena.index > e->max_arena_index)
-            e->max_arena_index = s->arena.index;
+        if (s->store.arena.index > e->max_arena_index)
+            e->max_arena_index = s->store.arena.index;
     }
     out->max_arena_index = e->max_arena_index;
     if (refresh)

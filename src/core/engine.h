@@ -2,16 +2,20 @@
  * API every front end (daemon, Lua module, tests) uses.
  *
  * Single-threaded: one thread calls the engine. Sessions are found by name,
- * created by writes (engine_open) and dropped at once with their arena. */
-#ifndef POLICYD_ENGINE_H
-#define POLICYD_ENGINE_H
+ * created by writes (engine_open) and dropped at once with their arena. The
+ * engine hands its sessions an environment (env.h) with the clock, the
+ * sampler, the chooser and a way to make room under the system budget, so
+ * nothing below it calls back up. */
+#ifndef POLICYD_CORE_ENGINE_H
+#define POLICYD_CORE_ENGINE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/arena.h"
-#include "core/evict.h"
+#include "core/env.h"
+#include "core/evict/evict.h"
 #include "core/session.h"
 #include "core/status.h"
 
@@ -32,7 +36,7 @@ typedef bool (*engine_full_fn)(void *ud, engine_t *e, const void *name, size_t l
 typedef bool (*engine_open_fn)(void *ud, engine_t *e, session_t *s);
 
 /* Called just before a session is dropped, so a front end can free what it
- * keeps in s->user. */
+ * keeps in the session (s->growth). */
 typedef void (*engine_drop_fn)(void *ud, engine_t *e, session_t *s);
 
 typedef struct engine_config {
@@ -43,9 +47,9 @@ typedef struct engine_config {
     uint32_t limit_sessions;   /* 0 = as many as jemalloc's arenas allow */
     session_limits_t session_limits; /* for new sessions */
     evict_kind strategy;       /* for new sessions */
-    uint32_t sample_size;      /* custom chooser candidates; 0 = 5 */
+    uint32_t sample_size;      /* chooser candidates; 0 = 5 */
     int64_t lfu_decay_ms;      /* lfu: what one use is worth; 0 = 60 s */
-    evict_chooser_fn chooser;  /* custom strategy; NULL falls back to LRU */
+    evict_chooser_fn chooser;  /* the chooser strategy; NULL falls back to LRU */
     void *chooser_ud;
     engine_full_fn on_full;    /* NULL: refuse new sessions when full */
     void *on_full_ud;
@@ -75,7 +79,6 @@ engine_t *engine_create(const engine_config_t *cfg);
 void engine_destroy(engine_t *e);
 
 int64_t engine_now(const engine_t *e);
-const engine_config_t *engine_config(const engine_t *e);
 
 /* The session named `name`, or NULL. */
 session_t *engine_find(engine_t *e, const void *name, size_t len);
@@ -101,22 +104,19 @@ void engine_flush_all(engine_t *e);
 /* Sessions in registry order: start with NULL; NULL at the end. */
 session_t *engine_next(engine_t *e, session_t *prev);
 
+/* Fills `out` (room for engine_session_count) with the sessions sorted by
+ * name, bytewise, a shorter name first when one is a prefix of the other;
+ * returns how many. O(n log n): for commands that list sessions. */
+uint32_t engine_sessions_by_name(engine_t *e, session_t **out);
+
 uint32_t engine_session_count(const engine_t *e);
 
 /* Sum of session bytes, kept inline. */
 uint64_t engine_bytes(const engine_t *e);
 
-/* Changes the system budget and evicts at once to meet it (limit_sessions
- * applies to new sessions only). */
+/* Changes the system budget and evicts at once to meet it, from the
+ * largest session first (limit_sessions applies to new sessions only). */
 void engine_set_limits(engine_t *e, uint64_t limit_bytes, uint32_t limit_sessions);
-
-/* Evicts across sessions until the system holds at most `bytes`: from the
- * largest session first. Returns how many entries went. */
-uint64_t engine_evict_to(engine_t *e, uint64_t bytes);
-
-/* Internal to sessions: evicts across sessions until the system can take
- * `need` more bytes once `freed` are given back. PD_OK or PD_SYSFULL. */
-pd_status engine_make_room(engine_t *e, uint64_t need, uint64_t freed);
 
 /* Active expiry: removes up to `max` expired entries across sessions,
  * resuming where the last call stopped. Returns how many. */
@@ -137,9 +137,5 @@ void engine_refresh_stats(engine_t *e);
 
 /* System figures; refreshes jemalloc's statistics if `refresh`. */
 void engine_stats(engine_t *e, bool refresh, engine_stats_t *out);
-
-/* Internal to sessions: the engine's sampler and key seed. */
-rng_t *engine_rng(engine_t *e);
-uint64_t engine_seed(const engine_t *e);
 
 #endif

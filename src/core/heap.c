@@ -1,3 +1,4 @@
+/* heap: see heap.h. */
 #include "core/heap.h"
 
 #include <stdlib.h>
@@ -56,6 +57,50 @@ static void sift_down(heap_t *h, uint32_t slot, heap_node_t n)
     place(h, slot, n);
 }
 
+typedef struct tie_slot { uint64_t tie; uint32_t slot; } tie_slot_t;
+
+static int tie_cmp(const void *a, const void *b)
+{
+    const tie_slot_t *x = a, *y = b;
+    return x->tie < y->tie ? -1 : x->tie > y->tie;
+}
+
+/* Renumbers the sequence part of every tie to 0..len-1, keeping their
+ * order (so the heap stays valid and no node moves). Returns 0, or -1 (out
+ * of memory). */
+static int renumber(heap_t *h)
+{
+    if (h->len == 0)
+        return 0;
+    tie_slot_t *order = malloc(h->len * sizeof(*order));
+    if (!order)
+        return -1;
+    for (uint32_t i = 0; i < h->len; i++)
+        order[i] = (tie_slot_t){h->nodes[i].tie, i};
+    qsort(order, h->len, sizeof(*order), tie_cmp);
+    for (uint32_t rank = 0; rank < h->len; rank++) {
+        heap_node_t *n = &h->nodes[order[rank].slot];
+        n->tie = (uint64_t)rank << 24 | heap_node_id(n);
+    }
+    free(order);
+    return 0;
+}
+
+#define SEQ_LIMIT ((UINT64_C(1) << 40) - 1)
+
+/* The tie of a node for entry id: (sequence << 24) | id. The 40-bit
+ * sequence lasts about 10^12 pushes; before it runs out the ties are
+ * renumbered, keeping every order they express. If memory is short for
+ * that, the sequence wraps and only nodes with equal keys may misorder. */
+static uint64_t next_tie(heap_t *h, uint32_t id)
+{
+    if (h->seq >= SEQ_LIMIT) {
+        renumber(h);
+        h->seq = h->len;
+    }
+    return h->seq++ << 24 | id;
+}
+
 void heap_init(heap_t *h, heap_moved_fn moved, void *ctx)
 {
     *h = (heap_t){.moved = moved, .ctx = ctx};
@@ -90,15 +135,8 @@ int heap_reserve(heap_t *h, arena_t *a, uint32_t n)
     return 0;
 }
 
-int heap_push(heap_t *h, arena_t *a, heap_node_t n)
-{
-    if (h->len == h->cap && heap_reserve(h, a, h->len + 1) != 0)
-        return -1;
-    sift_up(h, h->len++, n);
-    return 0;
-}
-
-void heap_update(heap_t *h, uint32_t slot, heap_node_t n)
+/* Puts n at `slot` and restores the order around it. */
+static void reposition(heap_t *h, uint32_t slot, heap_node_t n)
 {
     if (slot > 0 && node_less(&n, &h->nodes[parent_of(slot)]))
         sift_up(h, slot, n);
@@ -106,11 +144,25 @@ void heap_update(heap_t *h, uint32_t slot, heap_node_t n)
         sift_down(h, slot, n);
 }
 
+int heap_push(heap_t *h, arena_t *a, int64_t key, uint32_t id)
+{
+    if (h->len == h->cap && heap_reserve(h, a, h->len + 1) != 0)
+        return -1;
+    sift_up(h, h->len++, (heap_node_t){.key = key, .tie = next_tie(h, id)});
+    return 0;
+}
+
+void heap_update(heap_t *h, uint32_t slot, int64_t key)
+{
+    uint32_t id = heap_node_id(&h->nodes[slot]);
+    reposition(h, slot, (heap_node_t){.key = key, .tie = next_tie(h, id)});
+}
+
 void heap_remove(heap_t *h, arena_t *a, uint32_t slot)
 {
     heap_node_t last = h->nodes[--h->len];
     if (slot < h->len)
-        heap_update(h, slot, last);
+        reposition(h, slot, last);
     if (h->len == 0) {
         heap_free(h, a);
     } else if (h->cap > HEAP_MIN_CAP && h->len <= h->cap / 4) {
@@ -121,32 +173,6 @@ void heap_remove(heap_t *h, arena_t *a, uint32_t slot)
             h->cap /= 2;
         }
     }
-}
-
-typedef struct tie_slot { uint64_t tie; uint32_t slot; } tie_slot_t;
-
-static int tie_cmp(const void *a, const void *b)
-{
-    const tie_slot_t *x = a, *y = b;
-    return x->tie < y->tie ? -1 : x->tie > y->tie;
-}
-
-int heap_renumber(heap_t *h)
-{
-    if (h->len == 0)
-        return 0;
-    tie_slot_t *order = malloc(h->len * sizeof(*order));
-    if (!order)
-        return -1;
-    for (uint32_t i = 0; i < h->len; i++)
-        order[i] = (tie_slot_t){h->nodes[i].tie, i};
-    qsort(order, h->len, sizeof(*order), tie_cmp);
-    for (uint32_t rank = 0; rank < h->len; rank++) {
-        heap_node_t *n = &h->nodes[order[rank].slot];
-        n->tie = (uint64_t)rank << 24 | heap_node_id(n);
-    }
-    free(order);
-    return 0;
 }
 
 void heap_free(heap_t *h, arena_t *a)

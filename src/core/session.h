@@ -2,8 +2,8 @@
  *
  * Sessions are created and dropped by the engine (engine.h); this module
  * holds a session's data operations. Every byte a session holds (entries,
- * index, heaps) is in its arena and counted in arena.bytes; its name and this
- * struct are process memory. A call that returns leaves the session within
+ * index, heaps) is in its store's arena and counted in store.arena.bytes;
+ * its name and this struct are process memory. A call that returns leaves the session within
  * limit_bytes and limit_entries, and the system within its budget: writes
  * evict by the session's strategy to make room, and a write that can never
  * fit is refused before anything changes.
@@ -11,20 +11,19 @@
  * Values returned as pointers (session_get, session_peek) stay valid until
  * the next engine call of any kind: reads remove expired keys on the way, so
  * a front end copies a value before it makes another call. */
-#ifndef POLICYD_SESSION_H
-#define POLICYD_SESSION_H
+#ifndef POLICYD_CORE_SESSION_H
+#define POLICYD_CORE_SESSION_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/arena.h"
-#include "core/evict.h"
-#include "core/heap.h"
-#include "core/index.h"
+#include "core/env.h"
+#include "core/evict/evict.h"
 #include "core/status.h"
+#include "core/store.h"
 
-struct engine;
+struct growth;
 
 typedef struct session_limits {
     uint64_t bytes;   /* 0 = no limit */
@@ -37,15 +36,11 @@ typedef struct session_counters {
     uint64_t evictions;     /* entries evicted to make room */
     uint64_t expirations;   /* entries removed because their TTL passed */
     uint64_t refused;       /* writes refused: too big, denied, system full */
-    uint64_t chooser_errors; /* custom chooser answers that were not usable */
 } session_counters_t;
 
 typedef struct session {
-    arena_t arena;
-    index_t index;
-    evict_t evict;
-    heap_t expiry;          /* entries with a TTL, soonest expiry on top */
-    struct engine *engine;
+    store_t store;          /* entries, index, expiry heap, in the arena */
+    evict_t evict;          /* the strategy and its structures */
     char *name;             /* NUL-terminated copy; may contain NULs */
     size_t name_len;
     uint32_t slot;          /* registry slot in the engine */
@@ -53,13 +48,10 @@ typedef struct session {
     bool live;
     bool writes_denied;     /* refuse writes that store data (deletes pass) */
     session_limits_t limits;
-    uint32_t sample_size;   /* candidates for a custom chooser */
-    int64_t created_ms;     /* engine clock */
-    int64_t used_ms;        /* last read or write */
-    uint64_t seq;           /* orders uses; ties in heaps */
-    uint32_t pinned;        /* entry being rewritten: not evictable */
+    int64_t used_ms;        /* last read or write (engine clock) */
     session_counters_t counters;
-    void *user;             /* owned by the front end */
+    struct growth *growth;  /* the policy runtime's byte samples; it frees
+                             * them when the session is dropped */
 } session_t;
 
 /* SET options. */
@@ -170,19 +162,12 @@ bool session_evict_one(session_t *s);
 size_t session_expire_some(session_t *s, size_t max);
 
 /* Number of entries and bytes. */
-static inline uint64_t session_entries(const session_t *s) { return s->index.used; }
-static inline uint64_t session_bytes(const session_t *s) { return s->arena.bytes; }
+static inline uint64_t session_entries(const session_t *s) { return s->store.index.used; }
+static inline uint64_t session_bytes(const session_t *s) { return s->store.arena.bytes; }
 
-/* Internal: the bytes entry `e` holds in the arena, its value's own
- * allocation included. */
-size_t session_entry_bytes(session_t *s, struct entry *e);
-
-/* Internal: the tie for a heap node of entry `id`: (sequence << 24) | id.
- * Renumbers the session's heaps before the 40-bit sequence runs out. */
-uint64_t session_tie(session_t *s, uint32_t id);
-
-/* Internal to the engine: set up and tear down a session's structures. */
-void session_init(session_t *s, struct engine *e, evict_kind kind);
-void session_fini(session_t *s);
+/* Sets up an empty session in an arena that exists (s->store.arena): the
+ * engine's part of opening one. */
+void session_init(session_t *s, env_t *env, evict_kind kind, uint32_t sample_size,
+                  session_limits_t limits);
 
 #endif

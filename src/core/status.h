@@ -1,6 +1,6 @@
-/* status: result codes shared by every engine call. */
-#ifndef POLICYD_STATUS_H
-#define POLICYD_STATUS_H
+/* status: the result of every engine call, and its message. */
+#ifndef POLICYD_CORE_STATUS_H
+#define POLICYD_CORE_STATUS_H
 
 typedef enum pd_status {
     PD_OK = 0,
@@ -18,6 +18,23 @@ typedef enum pd_status {
 } pd_status;
 
 /* A short, stable, human-readable message for a status. */
-const char *pd_strerror(pd_status s);
+static inline const char *pd_strerror(pd_status s)
+{
+    switch (s) {
+    case PD_OK:        return "ok";
+    case PD_NOTFOUND:  return "no such key";
+    case PD_NOTSET:    return "condition not met";
+    case PD_TOOBIG:    return "value can never fit the session's memory budget";
+    case PD_SYSFULL:   return "system memory budget exceeded";
+    case PD_NOSESSION: return "no session can be created: system session limit reached";
+    case PD_DENIED:    return "writes to this session are denied by policy";
+    case PD_NOTINT:    return "value is not an integer or out of range";
+    case PD_OVERFLOW:  return "increment or decrement would overflow";
+    case PD_INVALID:   return "invalid argument";
+    case PD_NOMEM:     return "out of memory";
+    case PD_REFUSED:   return "the policy refused to open this session";
+    }
+    return "unknown status";
+}
 
 #endif

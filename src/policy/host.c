@@ -46,15 +46,6 @@ static void apply(host_t *h, policy_action_t *a);
 
 /* --- engine hooks -------------------------------------------------------- */
 
-static int name_cmp(const void *a, const void *b)
-{
-    const session_t *x = ((const policy_session_snap_t *)a)->session;
-    const session_t *y = ((const policy_session_snap_t *)b)->session;
-    size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-    int c = memcmp(x->name, y->name, n);
-    return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
-}
-
 static double growth_slope(const growth_t *g)
 {
     if (!g || g->n < 2)
@@ -92,14 +83,19 @@ static void snapshot(host_t *h, policy_snapshot_t *snap, const session_t *skip)
         .outside_bytes = st.process.allocated > st.bytes ? st.process.allocated - st.bytes : 0,
         .outside_growth_bytes_per_min = growth_slope(&h->outside),
     };
+    session_t **sorted = malloc((st.sessions ? st.sessions : 1) * sizeof(*sorted));
     policy_session_snap_t *list = malloc((st.sessions + 1) * sizeof(*list));
-    if (!list)
+    if (!sorted || !list) {
+        free(sorted);
+        free(list);
         return;
+    }
+    uint32_t total = engine_sessions_by_name(h->engine, sorted);
     size_t n = 0;
-    for (session_t *s = engine_next(h->engine, NULL); s; s = engine_next(h->engine, s))
-        if (s != skip)
-            list[n++] = (policy_session_snap_t){s, growth_slope(s->user)};
-    qsort(list, n, sizeof(*list), name_cmp);
+    for (uint32_t i = 0; i < total; i++)
+        if (sorted[i] != skip)
+            list[n++] = (policy_session_snap_t){sorted[i], growth_slope(sorted[i]->growth)};
+    free(sorted);
     snap->list = list;
     snap->len = n;
     snap->sessions = (uint32_t)n; /* a session being opened is not in yet */
@@ -214,8 +210,8 @@ static void on_drop(void *ud, engine_t *e, session_t *s)
 {
     (void)ud;
     (void)e;
-    free(s->user);
-    s->user = NULL;
+    free(s->growth);
+    s->growth = NULL;
 }
 
 static int choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n)
@@ -297,7 +293,7 @@ bool host_degraded(const host_t *h) { return h->degraded; }
 const policy_actions_t *host_actions(const host_t *h) { return &h->log; }
 int64_t host_next_sample(const host_t *h) { return h->next_sample; }
 const char *host_refusal(const host_t *h) { return h->refusal; }
-double host_session_growth(const session_t *s) { return growth_slope(s->user); }
+double host_session_growth(const session_t *s) { return growth_slope(s->growth); }
 
 void host_get_info(const host_t *h, host_info_t *out)
 {
@@ -331,9 +327,9 @@ static void growth_add(growth_t *g, double t, double bytes)
 static void record_growth(host_t *h, double t)
 {
     for (session_t *s = engine_next(h->engine, NULL); s; s = engine_next(h->engine, s)) {
-        if (!s->user && !(s->user = calloc(1, sizeof(growth_t))))
+        if (!s->growth && !(s->growth = calloc(1, sizeof(growth_t))))
             continue;
-        growth_add(s->user, t, (double)s->arena.bytes);
+        growth_add(s->growth, t, (double)session_bytes(s));
     }
     /* jemalloc's epoch walks every arena (about 80 ms at 4,000): refresh
      * its figures at most every HOST_STATS_REFRESH_MS of engine time. */
@@ -383,17 +379,17 @@ static void apply(host_t *h, policy_action_t *a)
     case POLICY_EVICT:
         if (s) {
             uint64_t target = a->use_to
-                ? (uint64_t)(a->to * (double)(s->limits.bytes ? s->limits.bytes : s->arena.bytes))
-                : (s->arena.bytes > a->bytes ? s->arena.bytes - a->bytes : 0);
+                ? (uint64_t)(a->to * (double)(s->limits.bytes ? s->limits.bytes : session_bytes(s)))
+                : (session_bytes(s) > a->bytes ? session_bytes(s) - a->bytes : 0);
             session_evict_to(s, target);
         }
         break;
     case POLICY_PURGE:
         if (s)
-            arena_purge(&s->arena);
+            arena_purge(&s->store.arena);
         else if (!a->has_session)
             for (session_t *x = engine_next(h->engine, NULL); x; x = engine_next(h->engine, x))
-                arena_purge(&x->arena);
+                arena_purge(&x->store.arena);
         break;
     case POLICY_CLEAR:
         if (s)

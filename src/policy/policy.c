@@ -697,7 +697,7 @@ int policy_apply_limits(policy_t *p, session_t *s)
         return -1;
     }
     session_set_limits(s, lim);
-    session_set_strategy(s, strategy < 0 ? EVICT_CUSTOM : (evict_kind)strategy);
+    session_set_strategy(s, strategy < 0 ? EVICT_CHOOSER : (evict_kind)strategy);
     return 0;
 }
 
@@ -765,7 +765,7 @@ void policy_configure(policy_t *p, engine_config_t *cfg)
 {
     cfg->limit_bytes = p->info.system_bytes;
     cfg->limit_sessions = p->info.system_sessions;
-    cfg->strategy = p->info.strategy < 0 ? EVICT_CUSTOM : (evict_kind)p->info.strategy;
+    cfg->strategy = p->info.strategy < 0 ? EVICT_CHOOSER : (evict_kind)p->info.strategy;
 }
 
 /* --- hooks --------------------------------------------------------------- */
@@ -812,7 +812,7 @@ static void push_snapshot(lua_State *L, const policy_snapshot_t *snap)
         lua_createtable(L, 0, 13);
         lua_pushlstring(L, s->name, s->name_len);
         lua_setfield(L, -2, "name");
-        set_uint(L, "bytes", s->arena.bytes);
+        set_uint(L, "bytes", session_bytes(s));
         set_uint(L, "entries", session_entries(s));
         set_uint(L, "limit_bytes", s->limits.bytes);
         set_uint(L, "limit_entries", s->limits.entries);
@@ -822,7 +822,7 @@ static void push_snapshot(lua_State *L, const policy_snapshot_t *snap)
         set_uint(L, "expirations", s->counters.expirations);
         set_number(L, "growth_bytes_per_min", snap->list[i].growth_bytes_per_min);
         set_number(L, "idle_seconds", (now_ms - (double)s->used_ms) / 1000.0);
-        set_number(L, "age_seconds", (now_ms - (double)s->created_ms) / 1000.0);
+        set_number(L, "age_seconds", (now_ms - (double)s->store.created_ms) / 1000.0);
         lua_pushboolean(L, s->writes_denied);
         lua_setfield(L, -2, "writes_denied");
         lua_rawseti(L, -2, (lua_Integer)i + 1);

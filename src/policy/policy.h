@@ -16,7 +16,7 @@
 
 #include "policy/alerts.h"
 #include "core/engine.h"
-#include "core/evict.h"
+#include "core/evict/evict.h"
 #include "core/session.h"
 
 typedef struct policy policy_t;

@@ -94,7 +94,7 @@ static void bench_strategy(engine_t *e, evict_kind kind, uint64_t n, const char 
     must(engine_open(e, name, sizeof(name) - 1, &s), "open");
     must(session_set_strategy(s, kind), "strategy");
     *ns_insert = fill(s, n, value);
-    *overhead = ((double)s->arena.bytes - (double)n * (KEY_LEN + VALUE_LEN)) / (double)n;
+    *overhead = ((double)s->store.arena.bytes - (double)n * (KEY_LEN + VALUE_LEN)) / (double)n;
 
     uint64_t *order = shuffled(n, &r);
     const unsigned char *v;
@@ -144,7 +144,7 @@ int main(int argc, char **argv)
            "%d-byte values, one session\n\n", n, KEY_LEN, VALUE_LEN);
     printf("%-8s %10s %10s %12s %14s %16s\n", "strategy", "insert ns", "get ns",
            "overwrite ns", "evict+set ns", "overhead B/entry");
-    for (int k = 0; k < EVICT_CUSTOM; k++) {
+    for (int k = 0; k < EVICT_CHOOSER; k++) {
         double ins, get, ow, ev, over;
         bench_strategy(e, (evict_kind)k, n, value, &ins, &get, &ow, &ev, &over);
         printf("%-8s %10.0f %10.0f %12.0f %14.0f %16.1f\n", evict_kind_name((evict_kind)k),
