@@ -3,10 +3,12 @@
  * alerts' de-duplication, and at 64 bits that does not happen in practice. */
 #include "policy/alerts.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/hash.h"
+#include "util/json.h"
 
 typedef struct key_set {
     uint64_t *keys; /* 0 = empty */
@@ -166,4 +168,28 @@ size_t alerts_recent(const alerts_t *al, alert_t *out, size_t n)
     for (size_t i = 0; i < al->ring_len && got < n; i++)
         out[got++] = al->ring[(al->ring_head + al->ring_cap - 1 - i) % al->ring_cap];
     return got;
+}
+
+size_t alert_json(const alert_t *a, char out[ALERT_JSON_MAX])
+{
+    /* The fields are bounded (alerts.h), so everything fits. */
+    size_t len = (size_t)snprintf(out, ALERT_JSON_MAX, "{\"time\":%.3f,\"severity\":",
+                                  (double)a->time_ms / 1000.0);
+    json_string(out, ALERT_JSON_MAX, &len, alert_severity_name(a->severity));
+    len += (size_t)snprintf(out + len, ALERT_JSON_MAX - len, ",\"kind\":");
+    json_string(out, ALERT_JSON_MAX, &len, a->kind);
+    len += (size_t)snprintf(out + len, ALERT_JSON_MAX - len, ",\"session\":");
+    if (a->session[0])
+        json_string(out, ALERT_JSON_MAX, &len, a->session);
+    else
+        len += (size_t)snprintf(out + len, ALERT_JSON_MAX - len, "null");
+    len += (size_t)snprintf(out + len, ALERT_JSON_MAX - len, ",\"message\":");
+    json_string(out, ALERT_JSON_MAX, &len, a->message);
+    if (a->has_value)
+        len += (size_t)snprintf(out + len, ALERT_JSON_MAX - len, ",\"value\":%.17g", a->value);
+    if (a->has_threshold)
+        len += (size_t)snprintf(out + len, ALERT_JSON_MAX - len, ",\"threshold\":%.17g",
+                                a->threshold);
+    len += (size_t)snprintf(out + len, ALERT_JSON_MAX - len, "}");
+    return len;
 }

@@ -4,8 +4,8 @@
  * while a condition holds, delivered once, and again only after a sample in
  * which it was not raised. Delivered alerts go to a subscriber callback and
  * into a ring of the most recent ones. */
-#ifndef POLICYD_ALERTS_H
-#define POLICYD_ALERTS_H
+#ifndef POLICYD_POLICY_ALERTS_H
+#define POLICYD_POLICY_ALERTS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -58,5 +58,11 @@ uint64_t alerts_count(const alerts_t *al, alert_severity s);
 
 /* Copies up to n of the most recent alerts, newest first; returns how many. */
 size_t alerts_recent(const alerts_t *al, alert_t *out, size_t n);
+
+/* The alert as one JSON object (DESIGN.md §5): time (seconds), severity,
+ * kind, session (null for the system), message, and value and threshold
+ * when set. ALERT_JSON_MAX holds any alert. Returns its length. */
+#define ALERT_JSON_MAX 8192
+size_t alert_json(const alert_t *a, char out[ALERT_JSON_MAX]);
 
 #endif

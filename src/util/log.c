@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/json.h"
+
 static bool as_json;
 static log_level least = LOG_INFO;
 
@@ -41,10 +43,15 @@ static void put(line_t *l, const char *s, size_t n)
 
 static void puts_(line_t *l, const char *s) { put(l, s, strlen(s)); }
 
-/* A value: JSON string, or logfmt bare word unless it needs quotes. */
+/* A value: a JSON string, or a logfmt bare word unless it needs quotes
+ * (escaped as \" \\ and \xNN). */
 static void value(line_t *l, const char *v)
 {
-    bool quote = as_json || !*v || strpbrk(v, " =\"\\\t\r\n") != NULL;
+    if (as_json) {
+        json_string(l->buf, sizeof(l->buf) - 2, &l->len, v);
+        return;
+    }
+    bool quote = !*v || strpbrk(v, " =\"\\\t\r\n") != NULL;
     if (quote)
         put(l, "\"", 1);
     for (const char *c = v; *c; c++) {
@@ -54,8 +61,7 @@ static void value(line_t *l, const char *v)
             esc[1] = *c;
             put(l, esc, 2);
         } else if ((unsigned char)*c < 0x20) {
-            int n = as_json ? snprintf(esc, sizeof(esc), "\\u%04x", (unsigned char)*c)
-                            : snprintf(esc, sizeof(esc), "\\x%02x", (unsigned char)*c);
+            int n = snprintf(esc, sizeof(esc), "\\x%02x", (unsigned char)*c);
             put(l, esc, (size_t)n);
         } else {
             put(l, c, 1);

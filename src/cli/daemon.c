@@ -1,0 +1,185 @@
+/* daemon: policyd serving. It wires the engine, the policy runtime, the
+ * commands' service and the libuv server together, and runs the loop: a
+ * 100 ms tick for active expiry and the policy's samples, SIGHUP and the
+ * policy file's changes for reloads, SIGTERM and SIGINT for a clean stop,
+ * and every alert logged and published. */
+#include "cli/daemon.h"
+
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands/pubsub.h"
+#include "core/engine.h"
+#include "policy/alerts.h"
+#include "policy/host.h"
+#include "util/log.h"
+
+#define TICK_MS 100
+#define EXPIRE_PER_TICK 200
+
+typedef struct daemon_state {
+    uv_loop_t *loop;
+    engine_t *engine;
+    host_t *host;
+    service_t service;     /* what the commands act on */
+    server_t *server;
+    const char *policy_path;
+    uv_timer_t tick;
+    uv_signal_t sigint, sigterm, sighup;
+    uv_fs_event_t watch;   /* the policy's directory: editors save by rename */
+    uv_timer_t settle;     /* reload once the file has been quiet a moment */
+    char policy_dir[PATH_MAX], policy_base[PATH_MAX];
+} daemon_state_t;
+
+#define SETTLE_MS 200
+
+/* The engine's clock in the daemon: libuv's loop time, read once per loop
+ * iteration, so the commands of one batch share one reading (as Redis
+ * caches its clock per command) instead of calling clock_gettime several
+ * times per command. */
+static int64_t loop_clock(void *ud)
+{
+    return (int64_t)uv_now(ud);
+}
+
+/* Every tick: a bounded active-expiry step, and the sample when it is due. */
+static void on_tick(uv_timer_t *t)
+{
+    daemon_state_t *d = t->data;
+    engine_expire_step(d->engine, EXPIRE_PER_TICK);
+    if (engine_now(d->engine) >= host_next_sample(d->host))
+        host_sample(d->host);
+}
+
+/* Every delivered alert: a log line, and a JSON message on policyd:alerts
+ * to every subscriber. */
+static void on_alert(void *ud, const alert_t *a)
+{
+    daemon_state_t *d = ud;
+    log_event(a->severity >= ALERT_ERROR ? LOG_ERROR : a->severity == ALERT_WARNING ? LOG_WARN
+                                                                                    : LOG_INFO,
+              "alert", "severity", alert_severity_name(a->severity), "kind", a->kind, "session",
+              a->session, "message", a->message, NULL);
+    char json[ALERT_JSON_MAX];
+    size_t len = alert_json(a, json);
+    pubsub_publish(&d->service, PUBSUB_ALERTS_CHANNEL, strlen(PUBSUB_ALERTS_CHANNEL), json, len);
+}
+
+static void on_stop(uv_signal_t *sig, int signum)
+{
+    daemon_state_t *d = sig->data;
+    log_event(LOG_INFO, "stopping", "signal", signum == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    alerts_subscribe(host_alerts(d->host), NULL, NULL);
+    server_close(d->server);
+    uv_close((uv_handle_t *)&d->tick, NULL);
+    uv_close((uv_handle_t *)&d->sigint, NULL);
+    uv_close((uv_handle_t *)&d->sigterm, NULL);
+    uv_close((uv_handle_t *)&d->sighup, NULL);
+    uv_close((uv_handle_t *)&d->settle, NULL);
+    if (!uv_is_closing((uv_handle_t *)&d->watch))
+        uv_close((uv_handle_t *)&d->watch, NULL);
+}
+
+static void reload(daemon_state_t *d, const char *why)
+{
+    char err[1024];
+    log_event(LOG_INFO, "reloading the policy", "reason", why, NULL);
+    if (host_reload(d->host, d->policy_path, err, sizeof(err)) == 0)
+        log_event(LOG_INFO, "policy reloaded", "path", d->policy_path, NULL);
+    else
+        log_event(LOG_ERROR, "policy reload failed, old policy kept", "error", err, NULL);
+}
+
+static void on_hup(uv_signal_t *sig, int signum)
+{
+    (void)signum;
+    reload(sig->data, "SIGHUP");
+}
+
+static void on_settled(uv_timer_t *t)
+{
+    reload(t->data, "file-changed");
+}
+
+static void on_policy_dir(uv_fs_event_t *w, const char *filename, int events, int status)
+{
+    (void)events;
+    daemon_state_t *d = w->data;
+    if (status == 0 && filename && strcmp(filename, d->policy_base) == 0)
+        uv_timer_start(&d->settle, on_settled, SETTLE_MS, 0);
+}
+
+int daemon_run(const daemon_config_t *cfg)
+{
+    char err[1024];
+    const char *policy_path = cfg->policy_path;
+    const server_config_t *scfg = &cfg->server;
+    daemon_state_t d = {.policy_path = policy_path, .loop = uv_default_loop()};
+    /* A client that hangs up while a reply is being written is an EPIPE
+     * for that client, not a signal that stops the daemon. */
+    signal(SIGPIPE, SIG_IGN);
+    d.host = host_create(policy_path, 0, err, sizeof(err));
+    if (!d.host) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    engine_config_t ecfg = {.seed = (uint64_t)uv_hrtime(), .clock = loop_clock,
+                            .clock_ud = d.loop};
+    host_configure(d.host, &ecfg);
+    d.engine = engine_create(&ecfg);
+    if (!d.engine) {
+        fprintf(stderr, "policyd: cannot create the engine\n");
+        host_destroy(d.host);
+        return 1;
+    }
+    host_attach(d.host, d.engine);
+    service_init(&d.service, d.engine, d.host);
+    d.service.requirepass = cfg->requirepass;
+    d.service.port = scfg->port ? scfg->port : DAEMON_DEFAULT_PORT;
+    d.server = server_create(d.loop, &d.service, scfg, err, sizeof(err));
+    if (!d.server) {
+        fprintf(stderr, "policyd: %s\n", err);
+        engine_destroy(d.engine);
+        host_destroy(d.host);
+        return 1;
+    }
+    alerts_subscribe(host_alerts(d.host), on_alert, &d);
+    uv_timer_init(d.loop, &d.tick);
+    d.tick.data = &d;
+    uv_timer_start(&d.tick, on_tick, TICK_MS, TICK_MS);
+    uv_signal_t *sigs[] = {&d.sigint, &d.sigterm, &d.sighup};
+    int nums[] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(d.loop, sigs[i]);
+        sigs[i]->data = &d;
+        uv_signal_start(sigs[i], nums[i] == SIGHUP ? on_hup : on_stop, nums[i]);
+    }
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", policy_path);
+    snprintf(d.policy_dir, sizeof(d.policy_dir), "%s", dirname(tmp));
+    snprintf(tmp, sizeof(tmp), "%s", policy_path);
+    snprintf(d.policy_base, sizeof(d.policy_base), "%s", basename(tmp));
+    uv_timer_init(d.loop, &d.settle);
+    d.settle.data = &d;
+    uv_fs_event_init(d.loop, &d.watch);
+    d.watch.data = &d;
+    if (uv_fs_event_start(&d.watch, on_policy_dir, d.policy_dir, 0) != 0) {
+        log_event(LOG_WARN, "cannot watch the policy file; reload with SIGHUP", "dir",
+                  d.policy_dir, NULL);
+        uv_close((uv_handle_t *)&d.watch, NULL);
+    }
+    char addr[300];
+    snprintf(addr, sizeof(addr), "%s:%d", scfg->bind ? scfg->bind : "127.0.0.1",
+             d.service.port);
+    log_event(LOG_INFO, "listening", "addr", addr, "policy", policy_path, NULL);
+    uv_run(d.loop, UV_RUN_DEFAULT);
+    server_free(d.server);
+    engine_destroy(d.engine);
+    host_destroy(d.host);
+    uv_loop_close(d.loop);
+    log_event(LOG_INFO, "stopped", NULL);
+    return 0;
+}

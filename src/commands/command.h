@@ -1,0 +1,69 @@
+/* command: what the command files share — the command type, each file's
+ * table, argument parsing and reply helpers. Internal to the commands
+ * floor: the outside runs commands through dispatch.h.
+ *
+ * Every command runs on the loop thread and writes its reply into c->out,
+ * with Redis's semantics and error wording where Redis has the command. */
+#ifndef POLICYD_COMMANDS_COMMAND_H
+#define POLICYD_COMMANDS_COMMAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "commands/conn.h"
+#include "core/engine.h"
+
+/* argv[i] holds lens[i] bytes (not NUL-terminated); argv[0] is the name. */
+typedef void (*command_fn)(conn_t *c, size_t argc, char **argv, const size_t *lens);
+
+typedef struct command {
+    const char *name; /* lower case */
+    int arity;        /* exact when > 0, at least -arity when < 0 (name included) */
+    command_fn fn;
+} command_t;
+
+/* The tables, one per file: strings.c, keys.c, expire.c, pubsub.c, admin.c,
+ * connection.c. Each ends with a {NULL} row. */
+extern const command_t strings_commands[];
+extern const command_t keys_commands[];
+extern const command_t expire_commands[];
+extern const command_t pubsub_commands[];
+extern const command_t admin_commands[];
+extern const command_t connection_commands[];
+
+/* Whether the argument is `word`, ignoring case. */
+bool arg_is(const char *arg, size_t len, const char *word);
+
+/* A decimal integer argument, Redis's way (whole argument, no spaces). */
+bool arg_ll(const char *arg, size_t len, long long *out);
+
+/* The error reply for an engine status: -OOM for refusals of memory or
+ * policy, -ERR otherwise. */
+void reply_status_error(conn_t *c, pd_status st);
+
+/* A field of a map reply: its name, then an integer or a string. */
+void reply_field_int(conn_t *c, const char *name, long long v);
+void reply_field_str(conn_t *c, const char *name, const char *v, size_t len);
+
+/* expire.c: whether an argument is an expiry option (EX PX EXAT PXAT), and
+ * the option's value as an absolute time on the engine's clock (at least 1:
+ * a time already past still expires). On a bad value it answers Redis's
+ * error, naming `cmd`, and returns false. */
+bool expire_is_option(const char *a, size_t n);
+bool expire_parse_option(conn_t *c, const char *unit, size_t ulen, const char *arg,
+                         size_t alen, const char *cmd, int64_t *at);
+
+/* The session owning a key; created (and PD_* in *st) only for writes. */
+static inline session_t *key_session(conn_t *c, const char *key, size_t len, bool create,
+                                     pd_status *st)
+{
+    return engine_session_for_key(c->svc->engine, key, len, create, st);
+}
+
+/* The session of a key for a read, or NULL. */
+static inline session_t *read_session(conn_t *c, const char *key, size_t len)
+{
+    return engine_session_for_key(c->svc->engine, key, len, false, NULL);
+}
+
+#endif

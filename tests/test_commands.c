@@ -1,0 +1,222 @@
+/* Commands through an in-memory connection (commands/memconn.h): the same
+ * parsing and dispatch as the daemon's, with no socket, so a command's
+ * reply can be checked byte for byte. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "commands/memconn.h"
+#include "commands/pubsub.h"
+#include "core/engine.h"
+#include "policy/host.h"
+
+static int64_t clock_ms = 1000;
+
+static int64_t fake_clock(void *ud)
+{
+    return *(const int64_t *)ud;
+}
+
+typedef struct world {
+    char policy[64];
+    host_t *host;
+    engine_t *engine;
+    service_t svc;
+} world_t;
+
+static void world_open(world_t *w, const char *requirepass)
+{
+    snprintf(w->policy, sizeof(w->policy), "/tmp/test_commands_XXXXXX");
+    int fd = mkstemp(w->policy);
+    REQUIRE(fd >= 0);
+    const char text[] = "return { limits = { bytes = '1MB', entries = 100 } }\n";
+    REQUIRE(write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1));
+    close(fd);
+    char err[512];
+    w->host = host_create(w->policy, 1, err, sizeof(err));
+    if (!w->host)
+        fprintf(stderr, "%s\n", err);
+    REQUIRE(w->host != NULL);
+    engine_config_t cfg = {.clock = fake_clock, .clock_ud = &clock_ms, .seed = 7};
+    host_configure(w->host, &cfg);
+    w->engine = engine_create(&cfg);
+    REQUIRE(w->engine != NULL);
+    host_attach(w->host, w->engine);
+    service_init(&w->svc, w->engine, w->host);
+    w->svc.requirepass = requirepass;
+}
+
+static void world_close(world_t *w)
+{
+    CHECK_EQ_U(w->svc.clients, 0);
+    CHECK(w->svc.subscribers == NULL);
+    engine_destroy(w->engine);
+    host_destroy(w->host);
+    unlink(w->policy);
+}
+
+/* Feeds `in` and checks that the replies so far are exactly `want`; the
+ * replies are then cleared. */
+static bool replies(memconn_t *m, const char *in, const char *want)
+{
+    REQUIRE(memconn_feed(m, in, strlen(in)) == 0);
+    bool same = m->conn.out.len == strlen(want) &&
+                (m->conn.out.len == 0 || memcmp(m->conn.out.data, want, m->conn.out.len) == 0);
+    if (!same)
+        fprintf(stderr, "  sent %s\n  want %s\n  got  %.*s\n", in, want, (int)m->conn.out.len,
+                m->conn.out.data ? m->conn.out.data : "");
+    m->conn.out.len = 0;
+    return same;
+}
+
+static void test_strings_and_keys(void)
+{
+    world_t w;
+    world_open(&w, NULL);
+    memconn_t m;
+    memconn_open(&m, &w.svc);
+    CHECK(replies(&m, "PING\r\n", "+PONG\r\n"));
+    CHECK(replies(&m, "*3\r\n$3\r\nSET\r\n$7\r\nalice:k\r\n$2\r\nv1\r\n", "+OK\r\n"));
+    CHECK(replies(&m, "GET alice:k\r\n", "$2\r\nv1\r\n"));
+    CHECK(replies(&m, "GET alice:none\r\nEXISTS alice:k bob:k\r\n", "$-1\r\n:1\r\n"));
+    CHECK(replies(&m, "INCRBY n 5\r\nAPPEND n 0\r\nGET n\r\n", ":5\r\n:2\r\n$2\r\n50\r\n"));
+    CHECK(replies(&m, "SESSION LIST\r\n", "*2\r\n$5\r\nalice\r\n$7\r\ndefault\r\n"));
+    CHECK(replies(&m, "DEL alice:k n\r\nDBSIZE\r\n", ":2\r\n:0\r\n"));
+    CHECK(replies(&m, "NOSUCH x\r\n", "-ERR unknown command 'NOSUCH'\r\n"));
+    CHECK(replies(&m, "GET\r\n", "-ERR wrong number of arguments for 'get' command\r\n"));
+    memconn_close(&m);
+    world_close(&w);
+}
+
+/* A pipeline split at every byte gives the replies of the whole. */
+static void test_split_input(void)
+{
+    world_t w;
+    world_open(&w, NULL);
+    const char in[] = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\nGET k\r\n*1\r\n$4\r\nPING\r\n";
+    const char want[] = "+OK\r\n$5\r\nhello\r\n+PONG\r\n";
+    for (size_t cut = 0; cut <= sizeof(in) - 1; cut++) {
+        memconn_t m;
+        memconn_open(&m, &w.svc);
+        REQUIRE(memconn_feed(&m, in, cut) == 0);
+        REQUIRE(memconn_feed(&m, in + cut, sizeof(in) - 1 - cut) == 0);
+        CHECK(m.conn.out.len == sizeof(want) - 1 &&
+              memcmp(m.conn.out.data, want, sizeof(want) - 1) == 0);
+        CHECK_EQ_U(m.in_len, 0);
+        memconn_close(&m);
+    }
+    world_close(&w);
+}
+
+/* QUIT and protocol errors close the connection after their reply: what
+ * follows in the same read does not run. */
+static void test_closing(void)
+{
+    world_t w;
+    world_open(&w, NULL);
+    memconn_t m;
+    memconn_open(&m, &w.svc);
+    CHECK(replies(&m, "QUIT\r\nSET k v\r\n", "+OK\r\n"));
+    CHECK(m.conn.closing);
+    memconn_close(&m);
+    memconn_open(&m, &w.svc);
+    CHECK(replies(&m, "*1\r\n$-5\r\nSET k v\r\n", "-ERR Protocol error: invalid bulk length\r\n"));
+    CHECK(m.conn.closing);
+    memconn_close(&m);
+    CHECK(engine_session_count(w.engine) == 0);
+    world_close(&w);
+}
+
+static void test_auth(void)
+{
+    world_t w;
+    world_open(&w, "secret");
+    memconn_t m;
+    memconn_open(&m, &w.svc);
+    CHECK(replies(&m, "GET k\r\n", "-NOAUTH Authentication required.\r\n"));
+    CHECK(replies(&m, "AUTH nope\r\n",
+                  "-WRONGPASS invalid username-password pair or user is disabled.\r\n"));
+    CHECK(replies(&m, "AUTH secret\r\nGET k\r\n", "+OK\r\n$-1\r\n"));
+    memconn_close(&m);
+    world_close(&w);
+}
+
+/* Published messages reach subscribers only, through their transport's
+ * flush; a RESP2 subscriber may only manage its subscriptions. */
+static void test_pubsub(void)
+{
+    world_t w;
+    world_open(&w, NULL);
+    memconn_t a, b;
+    memconn_open(&a, &w.svc);
+    memconn_open(&b, &w.svc);
+    CHECK(replies(&a, "SUBSCRIBE policyd:alerts\r\n",
+                  "*3\r\n$9\r\nsubscribe\r\n$14\r\npolicyd:alerts\r\n:1\r\n"));
+    CHECK(replies(&a, "GET k\r\n",
+                  "-ERR Can't execute 'GET': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                  "QUIT / RESET are allowed in this context\r\n"));
+    CHECK_EQ_U(pubsub_publish(&w.svc, PUBSUB_ALERTS_CHANNEL, strlen(PUBSUB_ALERTS_CHANNEL),
+                              "{}", 2), 1);
+    CHECK_EQ_U(a.flushes, 1);
+    CHECK_EQ_U(b.flushes, 0);
+    CHECK(replies(&a, "", "*3\r\n$7\r\nmessage\r\n$14\r\npolicyd:alerts\r\n$2\r\n{}\r\n"));
+    CHECK(replies(&b, "", ""));
+
+    /* UNSUBSCRIBE without a channel ends every subscription, long names
+     * too (a 600-byte name once made it loop forever). */
+    char name[601];
+    memset(name, 'c', 600);
+    name[600] = '\0';
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "SUBSCRIBE %s\r\n", name);
+    REQUIRE(memconn_feed(&b, cmd, strlen(cmd)) == 0);
+    b.conn.out.len = 0;
+    REQUIRE(memconn_feed(&b, "UNSUBSCRIBE\r\n", 13) == 0);
+    char want[700];
+    snprintf(want, sizeof(want), "*3\r\n$11\r\nunsubscribe\r\n$600\r\n%s\r\n:0\r\n", name);
+    CHECK(b.conn.out.len == strlen(want) && memcmp(b.conn.out.data, want, strlen(want)) == 0);
+    CHECK_EQ_U(b.conn.nchannels, 0);
+    b.conn.out.len = 0;
+    CHECK(replies(&b, "UNSUBSCRIBE\r\n", "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n"));
+
+    /* A subscriber that goes away is not published to. */
+    memconn_close(&a);
+    CHECK_EQ_U(pubsub_publish(&w.svc, PUBSUB_ALERTS_CHANNEL, strlen(PUBSUB_ALERTS_CHANNEL),
+                              "{}", 2), 0);
+    memconn_close(&b);
+    world_close(&w);
+}
+
+/* INFO's figures come from the service: clients connected, uptime on the
+ * engine's clock. */
+static void test_info(void)
+{
+    world_t w;
+    world_open(&w, NULL);
+    memconn_t a, b;
+    memconn_open(&a, &w.svc);
+    memconn_open(&b, &w.svc);
+    CHECK_EQ_U(w.svc.clients, 2);
+    CHECK(b.conn.id == a.conn.id + 1);
+    clock_ms += 5000;
+    REQUIRE(memconn_feed(&a, "INFO\r\n", 6) == 0);
+    a.conn.out.data[a.conn.out.len - 1] = '\0';
+    CHECK(strstr(a.conn.out.data, "connected_clients:2\r\n") != NULL);
+    CHECK(strstr(a.conn.out.data, "uptime_in_seconds:5\r\n") != NULL);
+    memconn_close(&a);
+    memconn_close(&b);
+    world_close(&w);
+}
+
+int main(void)
+{
+    test_strings_and_keys();
+    test_split_input();
+    test_closing();
+    test_auth();
+    test_pubsub();
+    test_info();
+    return check_done();
+}
