@@ -10,7 +10,7 @@
 #include "commands/memconn.h"
 #include "commands/pubsub.h"
 #include "core/engine.h"
-#include "policy/host.h"
+#include "policy/runtime.h"
 
 static int64_t clock_ms = 1000;
 
@@ -21,7 +21,7 @@ static int64_t fake_clock(void *ud)
 
 typedef struct world {
     char policy[64];
-    host_t *host;
+    runtime_t *runtime;
     engine_t *engine;
     service_t svc;
 } world_t;
@@ -35,16 +35,16 @@ static void world_open(world_t *w, const char *requirepass)
     REQUIRE(write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1));
     close(fd);
     char err[512];
-    w->host = host_create(w->policy, 1, err, sizeof(err));
-    if (!w->host)
+    w->runtime = runtime_create(w->policy, 1, err, sizeof(err));
+    if (!w->runtime)
         fprintf(stderr, "%s\n", err);
-    REQUIRE(w->host != NULL);
+    REQUIRE(w->runtime != NULL);
     engine_config_t cfg = {.clock = fake_clock, .clock_ud = &clock_ms, .seed = 7};
-    host_configure(w->host, &cfg);
+    runtime_configure(w->runtime, &cfg);
     w->engine = engine_create(&cfg);
     REQUIRE(w->engine != NULL);
-    host_attach(w->host, w->engine);
-    service_init(&w->svc, w->engine, w->host);
+    runtime_attach(w->runtime, w->engine);
+    service_init(&w->svc, w->engine, w->runtime);
     w->svc.requirepass = requirepass;
 }
 
@@ -53,7 +53,7 @@ static void world_close(world_t *w)
     CHECK_EQ_U(w->svc.clients, 0);
     CHECK(w->svc.subscribers == NULL);
     engine_destroy(w->engine);
-    host_destroy(w->host);
+    runtime_destroy(w->runtime);
     unlink(w->policy);
 }
 

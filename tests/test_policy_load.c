@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "policy/chunks.h"
+#include "policy/bytecode_cache.h"
 #include "policy/policy.h"
 
 static char dir[] = "/tmp/test_policy_load_XXXXXX";
@@ -35,7 +35,7 @@ static policy_t *load(const char *name, const policy_config_t *cfg, char *err, s
 /* A module of the policy's own whose name starts with "policyd" is still
  * the policy's: compiled from source at every load (even when its size and
  * time are unchanged) and not frozen. */
-static void test_own_module_named_policyd(chunks_t *c)
+static void test_own_module_named_policyd(bytecode_cache_t *c)
 {
     write_file("policy.lua",
                "local m = require 'policydx'\n"
@@ -43,7 +43,7 @@ static void test_own_module_named_policyd(chunks_t *c)
                "return { name = m.n, limits = { bytes = '1MB', entries = 10 }, "
                "eviction = 'lru' }\n",
                1000000);
-    policy_config_t cfg = {.chunks = c};
+    policy_config_t cfg = {.cache = c};
     char err[512];
     for (int i = 0; i < 2; i++) {
         write_file("policydx.lua", i ? "return { n = 'BBBB' }" : "return { n = 'AAAA' }",
@@ -95,11 +95,11 @@ static void test_cap_holds_under_a_bomb(void)
 int main(void)
 {
     REQUIRE(mkdtemp(dir) != NULL);
-    chunks_t *c = chunks_create();
+    bytecode_cache_t *c = bytecode_cache_create();
     REQUIRE(c != NULL);
     test_own_module_named_policyd(c);
     test_cap_holds_under_a_bomb();
-    chunks_free(c);
+    bytecode_cache_free(c);
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     REQUIRE(system(cmd) == 0);

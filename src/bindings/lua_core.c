@@ -8,7 +8,7 @@
 #include <lauxlib.h>
 
 #include "core/engine.h"
-#include "policy/host.h"
+#include "policy/runtime.h"
 #include "policy/policy.h"
 
 #define ENGINE_MT "policyd.engine"
@@ -16,7 +16,7 @@
 
 typedef struct lua_engine {
     engine_t *engine;
-    host_t *host; /* NULL without a policy */
+    runtime_t *runtime; /* NULL without a policy */
     int64_t now_ms;
 } lua_engine_t;
 
@@ -62,7 +62,7 @@ static int l_engine(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_engine_t *le = lua_newuserdatauv(L, sizeof(*le), 0);
     le->engine = NULL;
-    le->host = NULL;
+    le->runtime = NULL;
     le->now_ms = opt_field(L, 1, "now", 0);
     luaL_setmetatable(L, ENGINE_MT);
     engine_config_t cfg = {
@@ -86,20 +86,20 @@ static int l_engine(lua_State *L)
     const char *path = lua_tostring(L, -1);
     if (path) {
         char err[1024];
-        le->host = host_create(path, cfg.seed, err, sizeof(err));
-        if (!le->host) {
+        le->runtime = runtime_create(path, cfg.seed, err, sizeof(err));
+        if (!le->runtime) {
             lua_pushnil(L);
             lua_pushstring(L, err);
             return 2;
         }
-        host_configure(le->host, &cfg);
+        runtime_configure(le->runtime, &cfg);
     }
     lua_pop(L, 1);
     le->engine = engine_create(&cfg);
     if (!le->engine)
         return luaL_error(L, "policyd.core: cannot create an engine");
-    if (le->host)
-        host_attach(le->host, le->engine);
+    if (le->runtime)
+        runtime_attach(le->runtime, le->engine);
     return 1;
 }
 
@@ -108,8 +108,8 @@ static int l_close(lua_State *L)
     lua_engine_t *le = luaL_checkudata(L, 1, ENGINE_MT);
     engine_destroy(le->engine);
     le->engine = NULL;
-    host_destroy(le->host);
-    le->host = NULL;
+    runtime_destroy(le->runtime);
+    le->runtime = NULL;
     return 0;
 }
 
@@ -133,10 +133,10 @@ static int l_advance(lua_State *L)
     lua_Integer ms = luaL_checkinteger(L, 2);
     luaL_argcheck(L, ms >= 0, 2, "time only moves forward");
     int64_t target = le->now_ms + ms;
-    while (le->host && host_next_sample(le->host) <= target) {
-        le->now_ms = host_next_sample(le->host);
+    while (le->runtime && runtime_next_sample(le->runtime) <= target) {
+        le->now_ms = runtime_next_sample(le->runtime);
         expire_all(le);
-        host_sample(le->host);
+        runtime_sample(le->runtime);
     }
     le->now_ms = target;
     expire_all(le);
@@ -144,18 +144,18 @@ static int l_advance(lua_State *L)
     return 1;
 }
 
-static host_t *check_host(lua_State *L, lua_engine_t *le)
+static runtime_t *check_host(lua_State *L, lua_engine_t *le)
 {
-    if (!le->host)
+    if (!le->runtime)
         luaL_error(L, "policyd.core: this engine has no policy");
-    return le->host;
+    return le->runtime;
 }
 
 /* e:sample(): one sample now. */
 static int l_sample(lua_State *L)
 {
     lua_engine_t *le = check_engine(L);
-    host_sample(check_host(L, le));
+    runtime_sample(check_host(L, le));
     return 0;
 }
 
@@ -165,7 +165,7 @@ static int l_reload(lua_State *L)
     lua_engine_t *le = check_engine(L);
     const char *path = luaL_checkstring(L, 2);
     char err[1024];
-    if (host_reload(check_host(L, le), path, err, sizeof(err)) != 0) {
+    if (runtime_reload(check_host(L, le), path, err, sizeof(err)) != 0) {
         lua_pushnil(L);
         lua_pushstring(L, err);
         return 2;
@@ -203,7 +203,7 @@ static void push_alert(lua_State *L, const alert_t *a)
 static int l_alerts(lua_State *L)
 {
     lua_engine_t *le = check_engine(L);
-    alerts_t *al = host_alerts(check_host(L, le));
+    alerts_t *al = runtime_alerts(check_host(L, le));
     enum { MAX = 1024 };
     alert_t *recent = malloc(MAX * sizeof(*recent));
     if (!recent)
@@ -286,7 +286,7 @@ static void push_action(lua_State *L, const policy_action_t *a)
 static int l_actions(lua_State *L)
 {
     lua_engine_t *le = check_engine(L);
-    const policy_actions_t *log = host_actions(check_host(L, le));
+    const policy_actions_t *log = runtime_actions(check_host(L, le));
     lua_createtable(L, (int)log->len, 0);
     for (size_t i = 0; i < log->len; i++) {
         push_action(L, &log->items[i]);
@@ -349,9 +349,9 @@ static int l_set(lua_State *L)
     pd_status st = engine_open(le->engine, name, nlen, &s);
     if (st == PD_OK)
         st = session_set(s, key, klen, val, vlen, flags, expire_at, NULL, NULL);
-    if (st == PD_REFUSED && le->host) {
+    if (st == PD_REFUSED && le->runtime) {
         lua_pushnil(L);
-        lua_pushfstring(L, "%s: %s", pd_strerror(st), host_refusal(le->host));
+        lua_pushfstring(L, "%s: %s", pd_strerror(st), runtime_refusal(le->runtime));
         return 2;
     }
     return push_status(L, st);
@@ -599,13 +599,13 @@ static int l_policy_info(lua_State *L)
 static int l_engine_policy(lua_State *L)
 {
     lua_engine_t *le = check_engine(L);
-    if (!le->host) {
+    if (!le->runtime) {
         lua_pushnil(L);
         return 1;
     }
-    push_policy_info(L, host_policy(le->host));
-    host_info_t hi;
-    host_get_info(le->host, &hi);
+    push_policy_info(L, runtime_policy(le->runtime));
+    runtime_info_t hi;
+    runtime_get_info(le->runtime, &hi);
     lua_pushstring(L, hi.path);
     lua_setfield(L, -2, "path");
     lua_pushstring(L, hi.sha256);

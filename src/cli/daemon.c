@@ -14,7 +14,7 @@
 #include "commands/pubsub.h"
 #include "core/engine.h"
 #include "policy/alerts.h"
-#include "policy/host.h"
+#include "policy/runtime.h"
 #include "util/log.h"
 
 #define TICK_MS 100
@@ -23,7 +23,7 @@
 typedef struct daemon_state {
     uv_loop_t *loop;
     engine_t *engine;
-    host_t *host;
+    runtime_t *runtime;
     service_t service;     /* what the commands act on */
     server_t *server;
     const char *policy_path;
@@ -50,8 +50,8 @@ static void on_tick(uv_timer_t *t)
 {
     daemon_state_t *d = t->data;
     engine_expire_step(d->engine, EXPIRE_PER_TICK);
-    if (engine_now(d->engine) >= host_next_sample(d->host))
-        host_sample(d->host);
+    if (engine_now(d->engine) >= runtime_next_sample(d->runtime))
+        runtime_sample(d->runtime);
 }
 
 /* Every delivered alert: a log line, and a JSON message on policyd:alerts
@@ -72,7 +72,7 @@ static void on_stop(uv_signal_t *sig, int signum)
 {
     daemon_state_t *d = sig->data;
     log_event(LOG_INFO, "stopping", "signal", signum == SIGINT ? "SIGINT" : "SIGTERM", NULL);
-    alerts_subscribe(host_alerts(d->host), NULL, NULL);
+    alerts_subscribe(runtime_alerts(d->runtime), NULL, NULL);
     server_close(d->server);
     uv_close((uv_handle_t *)&d->tick, NULL);
     uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -87,7 +87,7 @@ static void reload(daemon_state_t *d, const char *why)
 {
     char err[1024];
     log_event(LOG_INFO, "reloading the policy", "reason", why, NULL);
-    if (host_reload(d->host, d->policy_path, err, sizeof(err)) == 0)
+    if (runtime_reload(d->runtime, d->policy_path, err, sizeof(err)) == 0)
         log_event(LOG_INFO, "policy reloaded", "path", d->policy_path, NULL);
     else
         log_event(LOG_ERROR, "policy reload failed, old policy kept", "error", err, NULL);
@@ -121,32 +121,32 @@ int daemon_run(const daemon_config_t *cfg)
     /* A client that hangs up while a reply is being written is an EPIPE
      * for that client, not a signal that stops the daemon. */
     signal(SIGPIPE, SIG_IGN);
-    d.host = host_create(policy_path, 0, err, sizeof(err));
-    if (!d.host) {
+    d.runtime = runtime_create(policy_path, 0, err, sizeof(err));
+    if (!d.runtime) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
     engine_config_t ecfg = {.seed = (uint64_t)uv_hrtime(), .clock = loop_clock,
                             .clock_ud = d.loop};
-    host_configure(d.host, &ecfg);
+    runtime_configure(d.runtime, &ecfg);
     d.engine = engine_create(&ecfg);
     if (!d.engine) {
         fprintf(stderr, "policyd: cannot create the engine\n");
-        host_destroy(d.host);
+        runtime_destroy(d.runtime);
         return 1;
     }
-    host_attach(d.host, d.engine);
-    service_init(&d.service, d.engine, d.host);
+    runtime_attach(d.runtime, d.engine);
+    service_init(&d.service, d.engine, d.runtime);
     d.service.requirepass = cfg->requirepass;
     d.service.port = scfg->port ? scfg->port : DAEMON_DEFAULT_PORT;
     d.server = server_create(d.loop, &d.service, scfg, err, sizeof(err));
     if (!d.server) {
         fprintf(stderr, "policyd: %s\n", err);
         engine_destroy(d.engine);
-        host_destroy(d.host);
+        runtime_destroy(d.runtime);
         return 1;
     }
-    alerts_subscribe(host_alerts(d.host), on_alert, &d);
+    alerts_subscribe(runtime_alerts(d.runtime), on_alert, &d);
     uv_timer_init(d.loop, &d.tick);
     d.tick.data = &d;
     uv_timer_start(&d.tick, on_tick, TICK_MS, TICK_MS);
@@ -178,7 +178,7 @@ int daemon_run(const daemon_config_t *cfg)
     uv_run(d.loop, UV_RUN_DEFAULT);
     server_free(d.server);
     engine_destroy(d.engine);
-    host_destroy(d.host);
+    runtime_destroy(d.runtime);
     uv_loop_close(d.loop);
     log_event(LOG_INFO, "stopped", NULL);
     return 0;

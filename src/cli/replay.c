@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "core/engine.h"
-#include "policy/host.h"
+#include "policy/runtime.h"
 
 typedef struct replay_clock {
     int64_t now_ms;
@@ -94,7 +94,7 @@ int replay_main(int argc, char **argv)
         return 1;
     }
     char err[1024];
-    host_t *h = host_create(policy, 1, err, sizeof(err));
+    runtime_t *h = runtime_create(policy, 1, err, sizeof(err));
     if (!h) {
         fprintf(stderr, "%s\n", err);
         fclose(f);
@@ -102,15 +102,15 @@ int replay_main(int argc, char **argv)
     }
     replay_clock_t clock = {0};
     engine_config_t cfg = {.clock = replay_now, .clock_ud = &clock, .seed = 1};
-    host_configure(h, &cfg);
+    runtime_configure(h, &cfg);
     engine_t *e = engine_create(&cfg);
     if (!e) {
         fprintf(stderr, "policyd replay: cannot create the engine\n");
-        host_destroy(h);
+        runtime_destroy(h);
         fclose(f);
         return 1;
     }
-    host_attach(h, e);
+    runtime_attach(h, e);
 
     uint64_t requests = 0, hits = 0, misses = 0, refused = 0;
     char line[512], key[64], *value = NULL;
@@ -131,11 +131,11 @@ int replay_main(int argc, char **argv)
             goto done;
         }
         int64_t now = (int64_t)ts * 1000;
-        while (host_next_sample(h) <= now) { /* the samples the daemon would run */
-            clock.now_ms = host_next_sample(h);
+        while (runtime_next_sample(h) <= now) { /* the samples the daemon would run */
+            clock.now_ms = runtime_next_sample(h);
             while (engine_expire_step(e, 1000) > 0)
                 ;
-            host_sample(h);
+            runtime_sample(h);
         }
         clock.now_ms = now;
         int klen = snprintf(key, sizeof(key), "k%llu", k);
@@ -175,7 +175,7 @@ int replay_main(int argc, char **argv)
     uint64_t evictions = s ? s->counters.evictions : 0;
     uint64_t alerts = 0;
     for (int sev = 0; sev < ALERT_SEVERITY_COUNT; sev++)
-        alerts += alerts_count(host_alerts(h), (alert_severity)sev);
+        alerts += alerts_count(runtime_alerts(h), (alert_severity)sev);
     double ratio = requests ? (double)misses / (double)requests : 0;
     if (csv) {
         printf("requests,hits,misses,miss_ratio,evictions,refused,alerts,seconds\n");
@@ -194,6 +194,6 @@ done:
     free(value);
     fclose(f);
     engine_destroy(e);
-    host_destroy(h);
+    runtime_destroy(h);
     return requests ? 0 : 1;
 }

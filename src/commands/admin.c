@@ -53,7 +53,7 @@ static void cmd_session(conn_t *c, size_t argc, char **argv, const size_t *lens)
     int64_t now = engine_now(e);
     const char *strategy = evict_kind_name(s->evict.kind);
     char growth[32];
-    snprintf(growth, sizeof(growth), "%.1f", host_session_growth(s));
+    snprintf(growth, sizeof(growth), "%.1f", runtime_session_growth(s));
     resp_map(&c->out, 15, c->proto);
     reply_field_str(c, "name", s->name, s->name_len);
     reply_field_int(c, "bytes", (long long)session_bytes(s));
@@ -75,10 +75,10 @@ static void cmd_session(conn_t *c, size_t argc, char **argv, const size_t *lens)
 /* POLICY INFO | POLICY RELOAD [path] (DESIGN.md §5) */
 static void cmd_policy(conn_t *c, size_t argc, char **argv, const size_t *lens)
 {
-    host_t *h = c->svc->host;
+    runtime_t *h = c->svc->runtime;
     if (argc == 2 && arg_is(argv[1], lens[1], "INFO")) {
-        host_info_t in;
-        host_get_info(h, &in);
+        runtime_info_t in;
+        runtime_get_info(h, &in);
         const char *strategy = in.strategy < 0 ? "chooser" : evict_kind_name((evict_kind)in.strategy);
         char interval[32];
         snprintf(interval, sizeof(interval), "%g", in.sample_interval);
@@ -95,15 +95,15 @@ static void cmd_policy(conn_t *c, size_t argc, char **argv, const size_t *lens)
         return;
     }
     if ((argc == 2 || argc == 3) && arg_is(argv[1], lens[1], "RELOAD")) {
-        host_info_t in;
-        host_get_info(h, &in);
+        runtime_info_t in;
+        runtime_get_info(h, &in);
         char path[4096];
         if (argc == 3)
             snprintf(path, sizeof(path), "%.*s", (int)(lens[2] < 4095 ? lens[2] : 4095), argv[2]);
         else
             snprintf(path, sizeof(path), "%s", in.path);
         char err[1024], msg[1100];
-        if (host_reload(h, path, err, sizeof(err)) == 0) {
+        if (runtime_reload(h, path, err, sizeof(err)) == 0) {
             resp_simple(&c->out, "OK");
         } else {
             snprintf(msg, sizeof(msg), "ERR policy: %s", err);
@@ -129,7 +129,7 @@ static void cmd_alerts(conn_t *c, size_t argc, char **argv, const size_t *lens)
         resp_error(&c->out, "ERR out of memory");
         return;
     }
-    size_t n = alerts_recent(host_alerts(c->svc->host), recent, (size_t)count);
+    size_t n = alerts_recent(runtime_alerts(c->svc->runtime), recent, (size_t)count);
     resp_array(&c->out, n);
     for (size_t i = 0; i < n; i++) {
         const alert_t *a = &recent[i];
@@ -161,8 +161,8 @@ static void cmd_info(conn_t *c, size_t argc, char **argv, const size_t *lens)
         expired += s->counters.expirations;
         expires += s->store.expiry.len;
     }
-    host_info_t hi;
-    host_get_info(c->svc->host, &hi);
+    runtime_info_t hi;
+    runtime_get_info(c->svc->runtime, &hi);
     resp_buf_t b = {0};
     char line[512];
     bool all = argc < 2;

@@ -9,13 +9,13 @@
 #include <stdint.h>
 
 #include "core/engine.h"
-#include "policy/host.h"
+#include "policy/runtime.h"
 
 struct conn;
 
 typedef struct service {
     engine_t *engine;
-    host_t *host;               /* the policy runtime */
+    runtime_t *runtime;               /* the policy runtime */
     const char *requirepass;    /* NULL: no AUTH needed */
     int port;                   /* INFO: the TCP port served */
     int64_t started_ms;         /* INFO: the engine's clock at the start */
@@ -25,9 +25,9 @@ typedef struct service {
 } service_t;
 
 /* A service for the engine and runtime, its settings left empty. */
-static inline void service_init(service_t *svc, engine_t *e, host_t *h)
+static inline void service_init(service_t *svc, engine_t *e, runtime_t *h)
 {
-    *svc = (service_t){.engine = e, .host = h, .started_ms = engine_now(e)};
+    *svc = (service_t){.engine = e, .runtime = h, .started_ms = engine_now(e)};
 }
 
 #endif

@@ -15,7 +15,7 @@
 #include <sha2.h>
 
 #include "core/arena.h"
-#include "policy/chunks.h"
+#include "policy/bytecode_cache.h"
 
 #define DEFAULT_MEM_CAP (64u << 20)
 #define DEFAULT_INSTR_BUDGET 10000000u
@@ -32,7 +32,7 @@ struct policy {
     uint64_t budget;      /* instructions per call */
     uint64_t used;
     uint64_t seed;
-    chunks_t *chunks;     /* not owned */
+    bytecode_cache_t *cache;     /* not owned */
     bool over;            /* budget spent: every instruction now raises */
     char path[PATH_MAX];
     char dir[PATH_MAX];   /* where `require` finds the policy's own files */
@@ -289,7 +289,7 @@ static int sandbox_require(lua_State *L)
         return luaL_error(L, "module '%s' is not available to a policy (only policyd "
                              "helpers and .lua files beside the policy)", name);
     }
-    int status = helper && p->chunks ? chunks_load(p->chunks, L, file)
+    int status = helper && p->cache ? bytecode_cache_load(p->cache, L, file)
                                      : luaL_loadfilex(L, file, "t");
     if (status != LUA_OK)
         return luaL_error(L, "module '%s' not found: %s", name, lua_tostring(L, -1));
@@ -553,7 +553,7 @@ policy_t *policy_load(const char *path, const policy_config_t *cfg, char *err,
     p->mem_cap = cfg && cfg->mem_cap ? cfg->mem_cap : DEFAULT_MEM_CAP;
     p->budget = cfg && cfg->instr_budget ? cfg->instr_budget : DEFAULT_INSTR_BUDGET;
     p->seed = cfg ? cfg->seed : 0;
-    p->chunks = cfg ? cfg->chunks : NULL;
+    p->cache = cfg ? cfg->cache : NULL;
     snprintf(p->path, sizeof(p->path), "%s", path);
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof(tmp), "%s", path);

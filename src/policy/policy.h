@@ -25,7 +25,7 @@ typedef struct policy_config {
     size_t mem_cap;         /* bytes the Lua state may hold; 0 = 64 MiB */
     uint64_t instr_budget;  /* VM instructions per call; 0 = 10 million */
     uint64_t seed;          /* math.random's seed */
-    struct chunks *chunks;  /* compiled helpers to load from; NULL: compile them */
+    struct bytecode_cache *cache;  /* compiled helpers to load from; NULL: compile them */
 } policy_config_t;
 
 /* Loads and validates the policy at `path`. On failure returns NULL and

@@ -12,7 +12,7 @@
 
 #include "core/arena.h"
 #include "core/engine.h"
-#include "policy/host.h"
+#include "policy/runtime.h"
 
 static double now_us(void)
 {
@@ -33,14 +33,14 @@ static void die(const char *what, const char *err)
     exit(1);
 }
 
-static engine_t *engine_with(host_t *h)
+static engine_t *engine_with(runtime_t *h)
 {
     engine_config_t cfg = {.seed = 1};
-    host_configure(h, &cfg);
+    runtime_configure(h, &cfg);
     engine_t *e = engine_create(&cfg);
     if (!e)
         die("engine", "cannot create");
-    host_attach(h, e);
+    runtime_attach(h, e);
     return e;
 }
 
@@ -72,7 +72,7 @@ static const char *with_sessions(const char *path, int sessions)
 static void bench_reload(const char *path)
 {
     char err[1024];
-    host_t *h = host_create(path, 1, err, sizeof(err));
+    runtime_t *h = runtime_create(path, 1, err, sizeof(err));
     if (!h)
         die(path, err);
     engine_t *e = engine_with(h);
@@ -80,7 +80,7 @@ static void bench_reload(const char *path)
     double t[RUNS];
     for (int i = 0; i < RUNS; i++) {
         double t0 = now_us();
-        if (host_reload(h, path, err, sizeof(err)) != 0)
+        if (runtime_reload(h, path, err, sizeof(err)) != 0)
             die("reload", err);
         t[i] = now_us() - t0;
     }
@@ -88,14 +88,14 @@ static void bench_reload(const char *path)
     printf("reload of %s: median %.0f us, p99 %.0f us (%d reloads)\n", path, t[RUNS / 2],
            t[RUNS * 99 / 100], RUNS);
     engine_destroy(e);
-    host_destroy(h);
+    runtime_destroy(h);
 }
 
 static void bench_sample(const char *path, int sessions)
 {
     char err[1024];
     const char *copy = with_sessions(path, sessions + 1);
-    host_t *h = host_create(copy, 1, err, sizeof(err));
+    runtime_t *h = runtime_create(copy, 1, err, sizeof(err));
     remove(copy);
     if (!h)
         die(path, err);
@@ -111,12 +111,12 @@ static void bench_sample(const char *path, int sessions)
             session_set(s, key, (size_t)kl, "value", 5, 0, 0, NULL, NULL);
         }
     }
-    host_sample(h); /* the first one refreshes jemalloc's figures */
+    runtime_sample(h); /* the first one refreshes jemalloc's figures */
     enum { RUNS = 21 };
     double t[RUNS];
     for (int i = 0; i < RUNS; i++) {
         double t0 = now_us();
-        host_sample(h);
+        runtime_sample(h);
         t[i] = now_us() - t0;
     }
     qsort(t, RUNS, sizeof(t[0]), cmp_double);
@@ -126,14 +126,14 @@ static void bench_sample(const char *path, int sessions)
     printf("%5d sessions: one sample %8.0f us (median of %d); jemalloc refresh "
            "(epoch, at most every 10 s) %8.0f us\n", sessions, t[RUNS / 2], RUNS, epoch);
     engine_destroy(e);
-    host_destroy(h);
+    runtime_destroy(h);
 }
 
 /* ns per SET into a full session (every SET evicts). */
 static double evicting_set_ns(const char *policy)
 {
     char err[1024];
-    host_t *h = host_create(policy, 1, err, sizeof(err));
+    runtime_t *h = runtime_create(policy, 1, err, sizeof(err));
     if (!h)
         die(policy, err);
     engine_t *e = engine_with(h);
@@ -156,7 +156,7 @@ static double evicting_set_ns(const char *policy)
     if (s->counters.evictions < N)
         die(policy, "did not evict on every SET");
     engine_destroy(e);
-    host_destroy(h);
+    runtime_destroy(h);
     return ns;
 }
 

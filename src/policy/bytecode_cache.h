@@ -9,22 +9,22 @@
  *
  * The cache is process memory, owned by whoever creates it; the Lua states
  * that load from it keep no reference to it. */
-#ifndef POLICYD_CHUNKS_H
-#define POLICYD_CHUNKS_H
+#ifndef POLICYD_POLICY_BYTECODE_CACHE_H
+#define POLICYD_POLICY_BYTECODE_CACHE_H
 
 #include <lua.h>
 
-typedef struct chunks chunks_t;
+typedef struct bytecode_cache bytecode_cache_t;
 
 /* NULL when out of memory. */
-chunks_t *chunks_create(void);
-void chunks_free(chunks_t *c);
+bytecode_cache_t *bytecode_cache_create(void);
+void bytecode_cache_free(bytecode_cache_t *c);
 
 /* Pushes the main function of the Lua source file `file`, as
  * luaL_loadfilex(L, file, "t") would; returns its LUA_* status, with the
  * error message pushed instead on failure. Cached bytecode is used when the
  * file is unchanged; a file compiled afresh replaces its entry. A failure
  * to cache (out of memory) only costs the next load a compile. */
-int chunks_load(chunks_t *c, lua_State *L, const char *file);
+int bytecode_cache_load(bytecode_cache_t *c, lua_State *L, const char *file);
 
 #endif

@@ -1,7 +1,7 @@
 /* host: see host.h. */
-#include "policy/host.h"
+#include "policy/runtime.h"
 
-#include "policy/chunks.h"
+#include "policy/bytecode_cache.h"
 #include "util/log.h"
 
 #include <stdio.h>
@@ -10,13 +10,13 @@
 #include <time.h>
 
 #define ALERT_RING 1024
-#define HOST_STATS_REFRESH_MS 10000
+#define RUNTIME_STATS_REFRESH_MS 10000
 
-struct host {
+struct runtime {
     policy_t *policy;
     engine_t *engine;
     alerts_t *alerts;
-    chunks_t *chunks;      /* the helpers' bytecode, for every (re)load */
+    bytecode_cache_t *cache;      /* the helpers' bytecode, for every (re)load */
     uint64_t seed;
     int64_t next_sample;   /* engine ms */
     int failures;          /* failed samples in a row */
@@ -41,7 +41,7 @@ struct host {
     } pending;
 };
 
-static void apply(host_t *h, policy_action_t *a);
+static void apply(runtime_t *h, policy_action_t *a);
 
 
 /* --- engine hooks -------------------------------------------------------- */
@@ -68,7 +68,7 @@ static double growth_slope(const growth_t *g)
 }
 
 /* Builds a snapshot (the caller frees snap->list), leaving out `skip`. */
-static void snapshot(host_t *h, policy_snapshot_t *snap, const session_t *skip)
+static void snapshot(runtime_t *h, policy_snapshot_t *snap, const session_t *skip)
 {
     engine_stats_t st;
     engine_stats(h->engine, false, &st);
@@ -104,13 +104,13 @@ static void snapshot(host_t *h, policy_snapshot_t *snap, const session_t *skip)
 static void builtin_limits(session_t *s)
 {
     session_set_strategy(s, EVICT_LRU);
-    session_set_limits(s, (session_limits_t){HOST_BUILTIN_SESSION_BYTES,
-                                             HOST_BUILTIN_SESSION_ENTRIES});
+    session_set_limits(s, (session_limits_t){RUNTIME_BUILTIN_SESSION_BYTES,
+                                             RUNTIME_BUILTIN_SESSION_ENTRIES});
 }
 
 /* Runs on_session_open for `name` and applies its actions (none if it
  * failed). Returns policy_on_session_open's answer. */
-static int admit(host_t *h, const char *name, size_t len, const session_t *skip,
+static int admit(runtime_t *h, const char *name, size_t len, const session_t *skip,
                  session_limits_t *lim, int *strategy)
 {
     policy_snapshot_t snap = {0};
@@ -131,7 +131,7 @@ static int admit(host_t *h, const char *name, size_t len, const session_t *skip,
 
 /* The system holds limit_sessions: the policy's on_session_open may make
  * room (act.drop); its answer is kept for the on_open that follows. */
-static void pending_clear(host_t *h)
+static void pending_clear(runtime_t *h)
 {
     free(h->pending.name);
     h->pending.name = NULL;
@@ -139,7 +139,7 @@ static void pending_clear(host_t *h)
 
 static bool on_full(void *ud, engine_t *e, const void *name, size_t len)
 {
-    host_t *h = ud;
+    runtime_t *h = ud;
     pending_clear(h);
     if (h->degraded)
         return false; /* built-in limits: no admission by policy */
@@ -160,7 +160,7 @@ static bool on_full(void *ud, engine_t *e, const void *name, size_t len)
 
 /* Limits from on_session_open's table: what it left out comes from the
  * policy's limits, as if it had said only what differs. */
-static void merge_limits(host_t *h, session_t *s, session_limits_t lim, int strategy)
+static void merge_limits(runtime_t *h, session_t *s, session_limits_t lim, int strategy)
 {
     if (policy_apply_limits(h->policy, s) != 0)
         builtin_limits(s);
@@ -177,7 +177,7 @@ static void merge_limits(host_t *h, session_t *s, session_limits_t lim, int stra
 static bool on_open(void *ud, engine_t *e, session_t *s)
 {
     (void)e;
-    host_t *h = ud;
+    runtime_t *h = ud;
     if (h->degraded) {
         pending_clear(h);
         builtin_limits(s);
@@ -216,39 +216,39 @@ static void on_drop(void *ud, engine_t *e, session_t *s)
 
 static int choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n)
 {
-    return policy_choose(((host_t *)ud)->policy, s, c, n);
+    return policy_choose(((runtime_t *)ud)->policy, s, c, n);
 }
 
 /* --- life cycle ---------------------------------------------------------- */
 
-host_t *host_create(const char *path, uint64_t seed, char *err, size_t errlen)
+runtime_t *runtime_create(const char *path, uint64_t seed, char *err, size_t errlen)
 {
-    host_t *h = calloc(1, sizeof(*h));
+    runtime_t *h = calloc(1, sizeof(*h));
     if (!h) {
         snprintf(err, errlen, "%s:1: out of memory", path);
         return NULL;
     }
     h->seed = seed;
     h->loaded_at = (int64_t)time(NULL);
-    h->chunks = chunks_create();
-    if (!h->chunks) {
+    h->cache = bytecode_cache_create();
+    if (!h->cache) {
         snprintf(err, errlen, "%s:1: out of memory", path);
         free(h);
         return NULL;
     }
-    policy_config_t pcfg = {.seed = seed, .chunks = h->chunks};
+    policy_config_t pcfg = {.seed = seed, .cache = h->cache};
     h->policy = policy_load(path, &pcfg, err, errlen);
     h->alerts = alerts_create(ALERT_RING);
     if (!h->policy || !h->alerts) {
         if (h->policy)
             snprintf(err, errlen, "%s:1: out of memory", path);
-        host_destroy(h);
+        runtime_destroy(h);
         return NULL;
     }
     return h;
 }
 
-void host_configure(host_t *h, engine_config_t *cfg)
+void runtime_configure(runtime_t *h, engine_config_t *cfg)
 {
     policy_configure(h->policy, cfg);
     cfg->chooser = choose;
@@ -261,7 +261,7 @@ void host_configure(host_t *h, engine_config_t *cfg)
     cfg->on_full_ud = h;
 }
 
-static int64_t interval_ms(const host_t *h)
+static int64_t interval_ms(const runtime_t *h)
 {
     policy_info_t in;
     policy_get_info(h->policy, &in);
@@ -269,37 +269,37 @@ static int64_t interval_ms(const host_t *h)
     return ms > 0 ? ms : 1000;
 }
 
-void host_attach(host_t *h, engine_t *e)
+void runtime_attach(runtime_t *h, engine_t *e)
 {
     h->engine = e;
     h->next_sample = engine_now(e) + interval_ms(h);
 }
 
-void host_destroy(host_t *h)
+void runtime_destroy(runtime_t *h)
 {
     if (!h)
         return;
     policy_free(h->policy);
-    chunks_free(h->chunks);
+    bytecode_cache_free(h->cache);
     alerts_destroy(h->alerts);
     policy_actions_free(&h->log);
     free(h->pending.name);
     free(h);
 }
 
-alerts_t *host_alerts(host_t *h) { return h->alerts; }
-policy_t *host_policy(host_t *h) { return h->policy; }
-bool host_degraded(const host_t *h) { return h->degraded; }
-const policy_actions_t *host_actions(const host_t *h) { return &h->log; }
-int64_t host_next_sample(const host_t *h) { return h->next_sample; }
-const char *host_refusal(const host_t *h) { return h->refusal; }
-double host_session_growth(const session_t *s) { return growth_slope(s->growth); }
+alerts_t *runtime_alerts(runtime_t *h) { return h->alerts; }
+policy_t *runtime_policy(runtime_t *h) { return h->policy; }
+bool runtime_degraded(const runtime_t *h) { return h->degraded; }
+const policy_actions_t *runtime_actions(const runtime_t *h) { return &h->log; }
+int64_t runtime_next_sample(const runtime_t *h) { return h->next_sample; }
+const char *runtime_refusal(const runtime_t *h) { return h->refusal; }
+double runtime_session_growth(const session_t *s) { return growth_slope(s->growth); }
 
-void host_get_info(const host_t *h, host_info_t *out)
+void runtime_get_info(const runtime_t *h, runtime_info_t *out)
 {
     policy_info_t in;
     policy_get_info(h->policy, &in);
-    *out = (host_info_t){
+    *out = (runtime_info_t){
         .path = in.path,
         .sha256 = in.sha256,
         .loaded_at = h->loaded_at,
@@ -319,12 +319,12 @@ static void growth_add(growth_t *g, double t, double bytes)
 {
     g->t[g->head] = t;
     g->b[g->head] = bytes;
-    g->head = (g->head + 1) % HOST_GROWTH_WINDOW;
-    if (g->n < HOST_GROWTH_WINDOW)
+    g->head = (g->head + 1) % RUNTIME_GROWTH_WINDOW;
+    if (g->n < RUNTIME_GROWTH_WINDOW)
         g->n++;
 }
 
-static void record_growth(host_t *h, double t)
+static void record_growth(runtime_t *h, double t)
 {
     for (session_t *s = engine_next(h->engine, NULL); s; s = engine_next(h->engine, s)) {
         if (!s->growth && !(s->growth = calloc(1, sizeof(growth_t))))
@@ -332,9 +332,9 @@ static void record_growth(host_t *h, double t)
         growth_add(s->growth, t, (double)session_bytes(s));
     }
     /* jemalloc's epoch walks every arena (about 80 ms at 4,000): refresh
-     * its figures at most every HOST_STATS_REFRESH_MS of engine time. */
+     * its figures at most every RUNTIME_STATS_REFRESH_MS of engine time. */
     int64_t now = engine_now(h->engine);
-    bool refresh = now - h->stats_at >= HOST_STATS_REFRESH_MS || h->stats_at == 0;
+    bool refresh = now - h->stats_at >= RUNTIME_STATS_REFRESH_MS || h->stats_at == 0;
     if (refresh)
         h->stats_at = now;
     if (!refresh)
@@ -348,10 +348,10 @@ static void record_growth(host_t *h, double t)
 }
 
 /* Moves the action (and its name) into the log. */
-static void log_action(host_t *h, policy_action_t *a)
+static void log_action(runtime_t *h, policy_action_t *a)
 {
     policy_actions_t *log = &h->log;
-    if (log->len == HOST_ACTION_LOG) {
+    if (log->len == RUNTIME_ACTION_LOG) {
         free(log->items[0].session);
         memmove(log->items, log->items + 1, (log->len - 1) * sizeof(*log->items));
         log->len--;
@@ -368,7 +368,7 @@ static void log_action(host_t *h, policy_action_t *a)
     a->session = NULL;
 }
 
-static void apply(host_t *h, policy_action_t *a)
+static void apply(runtime_t *h, policy_action_t *a)
 {
     session_t *s = a->has_session ? engine_find(h->engine, a->session, a->session_len) : NULL;
     switch (a->op) {
@@ -424,20 +424,20 @@ static void apply(host_t *h, policy_action_t *a)
     log_action(h, a);
 }
 
-static void degrade(host_t *h, const char *err)
+static void degrade(runtime_t *h, const char *err)
 {
     h->degraded = true;
     alert_t a = {.time_ms = engine_now(h->engine), .severity = ALERT_CRITICAL};
     snprintf(a.kind, sizeof(a.kind), "policy_degraded");
     snprintf(a.message, sizeof(a.message), "%d failed samples in a row: built-in "
-             "limits until a good reload. Last: %.380s", HOST_MAX_FAILURES, err);
+             "limits until a good reload. Last: %.380s", RUNTIME_MAX_FAILURES, err);
     alerts_raise(h->alerts, &a);
-    engine_set_limits(h->engine, HOST_BUILTIN_SYSTEM_BYTES, HOST_BUILTIN_SYSTEM_SESSIONS);
+    engine_set_limits(h->engine, RUNTIME_BUILTIN_SYSTEM_BYTES, RUNTIME_BUILTIN_SYSTEM_SESSIONS);
     for (session_t *s = engine_next(h->engine, NULL); s; s = engine_next(h->engine, s))
         builtin_limits(s);
 }
 
-void host_sample(host_t *h)
+void runtime_sample(runtime_t *h)
 {
     double now = (double)engine_now(h->engine) / 1000.0;
     h->next_sample = engine_now(h->engine) + interval_ms(h);
@@ -463,16 +463,16 @@ void host_sample(host_t *h)
             log_event(LOG_ERROR, "policy hook failed", "error", err, NULL);
             h->logged_at = now_ms;
         }
-        if (++h->failures >= HOST_MAX_FAILURES)
+        if (++h->failures >= RUNTIME_MAX_FAILURES)
             degrade(h, err);
     }
     alerts_end_sample(h->alerts);
     policy_actions_free(&acts);
 }
 
-int host_reload(host_t *h, const char *path, char *err, size_t errlen)
+int runtime_reload(runtime_t *h, const char *path, char *err, size_t errlen)
 {
-    policy_config_t pcfg = {.seed = h->seed, .chunks = h->chunks};
+    policy_config_t pcfg = {.seed = h->seed, .cache = h->cache};
     policy_t *next = policy_load(path, &pcfg, err, errlen);
     if (next && policy_take_state(next, h->policy, err, errlen) != 0) {
         policy_free(next);

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "policy/chunks.h"
+#include "policy/bytecode_cache.h"
 
 static char file[] = "/tmp/test_chunks_XXXXXX";
 
@@ -26,9 +26,9 @@ static void write_file(const char *text, time_t mtime)
 }
 
 /* Loads the file through the cache and runs it; its integer result, or -1. */
-static long long run(chunks_t *c, lua_State *L)
+static long long run(bytecode_cache_t *c, lua_State *L)
 {
-    if (chunks_load(c, L, file) != LUA_OK) {
+    if (bytecode_cache_load(c, L, file) != LUA_OK) {
         lua_pop(L, 1);
         return -1;
     }
@@ -43,7 +43,7 @@ int main(void)
     int fd = mkstemp(file);
     REQUIRE(fd >= 0);
     close(fd);
-    chunks_t *c = chunks_create();
+    bytecode_cache_t *c = bytecode_cache_create();
     REQUIRE(c != NULL);
     lua_State *L = luaL_newstate();
     REQUIRE(L != NULL);
@@ -65,22 +65,22 @@ int main(void)
     /* A helper's error keeps its file and line, from source and bytecode. */
     write_file("local x = 1\nerror('boom')", 1000002);
     for (int i = 0; i < 2; i++) {
-        REQUIRE(chunks_load(c, L, file) == LUA_OK);
+        REQUIRE(bytecode_cache_load(c, L, file) == LUA_OK);
         CHECK(lua_pcall(L, 0, 0, 0) != LUA_OK);
         CHECK(strstr(lua_tostring(L, -1), ":2: boom") != NULL);
         lua_pop(L, 1);
     }
 
     write_file("return (", 1000003);
-    CHECK(chunks_load(c, L, file) == LUA_ERRSYNTAX);
+    CHECK(bytecode_cache_load(c, L, file) == LUA_ERRSYNTAX);
     CHECK(strstr(lua_tostring(L, -1), file) != NULL);
     lua_pop(L, 1);
 
     unlink(file);
-    CHECK(chunks_load(c, L, file) != LUA_OK);
+    CHECK(bytecode_cache_load(c, L, file) != LUA_OK);
     lua_pop(L, 1);
 
     lua_close(L);
-    chunks_free(c);
+    bytecode_cache_free(c);
     return check_done();
 }

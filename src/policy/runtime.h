@@ -15,21 +15,21 @@
 #include "core/engine.h"
 #include "policy/policy.h"
 
-typedef struct host host_t;
+typedef struct runtime runtime_t;
 
 /* After this many failed samples in a row the policy is degraded: no more
  * hook calls until a good reload, a policy_degraded alert, and every
  * session and the system back on the built-in limits (the reference
  * budget: 10 MB and 20 entries per session with LRU, 150 MB and 15
  * sessions in all). */
-#define HOST_MAX_FAILURES 10
-#define HOST_BUILTIN_SESSION_BYTES (10u << 20)
-#define HOST_BUILTIN_SESSION_ENTRIES 20
-#define HOST_BUILTIN_SYSTEM_BYTES (150u << 20)
-#define HOST_BUILTIN_SYSTEM_SESSIONS 15
+#define RUNTIME_MAX_FAILURES 10
+#define RUNTIME_BUILTIN_SESSION_BYTES (10u << 20)
+#define RUNTIME_BUILTIN_SESSION_ENTRIES 20
+#define RUNTIME_BUILTIN_SYSTEM_BYTES (150u << 20)
+#define RUNTIME_BUILTIN_SYSTEM_SESSIONS 15
 
 /* What POLICY INFO reports. */
-typedef struct host_info {
+typedef struct runtime_info {
     const char *path, *sha256;
     int64_t loaded_at;         /* unix seconds */
     uint64_t reloads, reload_failures, hook_errors;
@@ -37,56 +37,56 @@ typedef struct host_info {
     int strategy;              /* an evict_kind, -1 for a Lua chooser */
     double sample_interval;
     bool degraded;
-} host_info_t;
+} runtime_info_t;
 
-void host_get_info(const host_t *h, host_info_t *out);
+void runtime_get_info(const runtime_t *h, runtime_info_t *out);
 
 /* Samples kept per session (and for the process) for growth rates. */
-#define HOST_GROWTH_WINDOW 10
+#define RUNTIME_GROWTH_WINDOW 10
 
 /* Recent (time, bytes) samples; the rate is their least-squares slope. */
 typedef struct growth {
-    double t[HOST_GROWTH_WINDOW], b[HOST_GROWTH_WINDOW];
+    double t[RUNTIME_GROWTH_WINDOW], b[RUNTIME_GROWTH_WINDOW];
     int n, head;
 } growth_t;
 
 /* Loads the policy; NULL with "file:line: message" in err. */
-host_t *host_create(const char *path, uint64_t seed, char *err, size_t errlen);
+runtime_t *runtime_create(const char *path, uint64_t seed, char *err, size_t errlen);
 
 /* Fills what the policy sets in an engine configuration (system limits,
  * strategy) and points the engine's hooks at the host. */
-void host_configure(host_t *h, engine_config_t *cfg);
+void runtime_configure(runtime_t *h, engine_config_t *cfg);
 
 /* Binds the host to the engine made from that configuration. */
-void host_attach(host_t *h, engine_t *e);
+void runtime_attach(runtime_t *h, engine_t *e);
 
 /* Frees the host and its policy (the engine is the caller's; destroy it
  * first, as its drops call the host). */
-void host_destroy(host_t *h);
+void runtime_destroy(runtime_t *h);
 
 /* One sample now. */
-void host_sample(host_t *h);
+void runtime_sample(runtime_t *h);
 
 /* When the next sample is due (engine clock, ms). */
-int64_t host_next_sample(const host_t *h);
+int64_t runtime_next_sample(const runtime_t *h);
 
 /* Loads `path` and swaps it in (on_reload gets the old act.state); the new
  * limits apply to every session at once. Returns 0, or -1 with err set and
  * the old policy kept. */
-int host_reload(host_t *h, const char *path, char *err, size_t errlen);
+int runtime_reload(runtime_t *h, const char *path, char *err, size_t errlen);
 
 /* A session's growth rate (bytes per minute) as of the last sample. */
-double host_session_growth(const session_t *s);
+double runtime_session_growth(const session_t *s);
 
 /* Why the policy refused the last session it refused. */
-const char *host_refusal(const host_t *h);
+const char *runtime_refusal(const runtime_t *h);
 
-alerts_t *host_alerts(host_t *h);
-policy_t *host_policy(host_t *h);
-bool host_degraded(const host_t *h);
+alerts_t *runtime_alerts(runtime_t *h);
+policy_t *runtime_policy(runtime_t *h);
+bool runtime_degraded(const runtime_t *h);
 
-/* Every action applied so far, oldest first (the last HOST_ACTION_LOG). */
-#define HOST_ACTION_LOG 4096
-const policy_actions_t *host_actions(const host_t *h);
+/* Every action applied so far, oldest first (the last RUNTIME_ACTION_LOG). */
+#define RUNTIME_ACTION_LOG 4096
+const policy_actions_t *runtime_actions(const runtime_t *h);
 
 #endif

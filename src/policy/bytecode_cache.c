@@ -1,5 +1,5 @@
 /* chunks: see chunks.h. */
-#include "policy/chunks.h"
+#include "policy/bytecode_cache.h"
 
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -15,13 +15,13 @@ typedef struct chunk {
     struct chunk *next;
 } chunk_t;
 
-struct chunks {
+struct bytecode_cache {
     chunk_t *all; /* a handful of helper files: a list will do */
 };
 
-chunks_t *chunks_create(void)
+bytecode_cache_t *bytecode_cache_create(void)
 {
-    return calloc(1, sizeof(chunks_t));
+    return calloc(1, sizeof(bytecode_cache_t));
 }
 
 static void chunk_free(chunk_t *k)
@@ -31,7 +31,7 @@ static void chunk_free(chunk_t *k)
     free(k);
 }
 
-void chunks_free(chunks_t *c)
+void bytecode_cache_free(bytecode_cache_t *c)
 {
     if (!c)
         return;
@@ -61,7 +61,7 @@ static int dump_writer(lua_State *L, const void *data, size_t n, void *ud)
     return 0;
 }
 
-static chunk_t **find(chunks_t *c, const char *file)
+static chunk_t **find(bytecode_cache_t *c, const char *file)
 {
     chunk_t **at = &c->all;
     while (*at && strcmp((*at)->file, file) != 0)
@@ -69,7 +69,7 @@ static chunk_t **find(chunks_t *c, const char *file)
     return at;
 }
 
-int chunks_load(chunks_t *c, lua_State *L, const char *file)
+int bytecode_cache_load(bytecode_cache_t *c, lua_State *L, const char *file)
 {
     struct stat st;
     if (stat(file, &st) != 0)
