@@ -25,7 +25,7 @@ static void write_file(const char *name, const char *text, time_t mtime)
     REQUIRE(utimensat(AT_FDCWD, path, times, 0) == 0);
 }
 
-static policy_t *load(const char *name, const policy_config_t *cfg, char *err, size_t errlen)
+static policy_t *load(const char *name, const sandbox_config_t *cfg, char *err, size_t errlen)
 {
     char path[256];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -43,7 +43,7 @@ static void test_own_module_named_policyd(bytecode_cache_t *c)
                "return { name = m.n, limits = { bytes = '1MB', entries = 10 }, "
                "eviction = 'lru' }\n",
                1000000);
-    policy_config_t cfg = {.cache = c};
+    sandbox_config_t cfg = {.cache = c};
     char err[512];
     for (int i = 0; i < 2; i++) {
         write_file("policydx.lua", i ? "return { n = 'BBBB' }" : "return { n = 'AAAA' }",
@@ -77,7 +77,7 @@ static void test_cap_holds_under_a_bomb(void)
                "eviction = 'lru' }\n",
                1000000);
     const size_t cap = (size_t)(59.6 * 1024 * 1024);
-    policy_config_t cfg = {.mem_cap = cap};
+    sandbox_config_t cfg = {.mem_cap = cap};
     char err[512];
     policy_t *p = load("bomb.lua", &cfg, err, sizeof(err));
     CHECK(p != NULL);

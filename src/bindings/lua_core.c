@@ -528,7 +528,7 @@ static policy_t *check_policy(lua_State *L)
 static int l_policy(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
-    policy_config_t cfg = {0};
+    sandbox_config_t cfg = {0};
     if (lua_istable(L, 2)) {
         cfg.mem_cap = (size_t)opt_field(L, 2, "mem_cap", 0);
         cfg.instr_budget = (uint64_t)opt_field(L, 2, "instr_budget", 0);

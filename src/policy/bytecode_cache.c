@@ -1,4 +1,4 @@
-/* chunks: see chunks.h. */
+/* bytecode_cache: see bytecode_cache.h. */
 #include "policy/bytecode_cache.h"
 
 #include <lauxlib.h>

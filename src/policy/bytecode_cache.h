@@ -1,9 +1,9 @@
-/* chunks: the policyd helper modules, compiled once.
+/* bytecode_cache: the policyd helper modules, compiled once.
  *
  * Every policy load requires the same trusted helpers (policyd,
  * policyd.validate...). Compiling their source was most of a reload's
  * work; a cache keeps each one's bytecode and loads that instead, as long
- * as the file's size and modification time are unchanged. Only the host's
+ * as the file's size and modification time are unchanged. Only policyd's
  * own helpers go through it: a policy's files, and anything a policy
  * passes to load(), are always compiled from source.
  *

@@ -1,14 +1,12 @@
-/* policy: the Lua policy host. A policy file runs in a fresh, sandboxed
- * Lua 5.4 state (DESIGN.md §6): only base (text chunks only), string (no
- * dump), table, math and utf8; `require` reaches the policyd helpers and
- * .lua files beside the policy; new globals are an error; every call into
- * the policy runs under an instruction budget that a pcall inside the
- * policy cannot swallow; and the state lives in its own jemalloc arena
- * under a byte cap, so a memory bomb gets a Lua memory error, never the
- * process. The table the file returns is validated and normalized by
- * lua/policyd/validate.lua. */
-#ifndef POLICYD_POLICY_H
-#define POLICYD_POLICY_H
+/* policy: a policy file, loaded. It runs in a fresh sandboxed Lua 5.4
+ * state (sandbox.h: limited libraries, an instruction budget per call, a
+ * byte cap on process malloc); the table it returns is validated and
+ * normalized by lua/policyd/validate.lua (load.c). The hooks and the
+ * chooser are called with the engine's data marshalled into Lua tables and
+ * their answers read back (marshal.c); act.state crosses reloads
+ * (state_copy.c). The runtime (runtime.h) owns the current policy. */
+#ifndef POLICYD_POLICY_POLICY_H
+#define POLICYD_POLICY_POLICY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,19 +16,13 @@
 #include "core/engine.h"
 #include "core/evict/evict.h"
 #include "core/session.h"
+#include "policy/sandbox.h"
 
 typedef struct policy policy_t;
 
-typedef struct policy_config {
-    size_t mem_cap;         /* bytes the Lua state may hold; 0 = 64 MiB */
-    uint64_t instr_budget;  /* VM instructions per call; 0 = 10 million */
-    uint64_t seed;          /* math.random's seed */
-    struct bytecode_cache *cache;  /* compiled helpers to load from; NULL: compile them */
-} policy_config_t;
-
 /* Loads and validates the policy at `path`. On failure returns NULL and
  * writes "file:line: message" into err. */
-policy_t *policy_load(const char *path, const policy_config_t *cfg, char *err,
+policy_t *policy_load(const char *path, const sandbox_config_t *cfg, char *err,
                       size_t errlen);
 
 void policy_free(policy_t *p);
@@ -60,7 +52,7 @@ int policy_session_limits(policy_t *p, const char *name, size_t len,
                           session_limits_t *out, int *strategy, char *err,
                           size_t errlen);
 
-/* --- hooks: what the host hands a policy and gets back -------------------- */
+/* --- hooks: what the runtime hands a policy and gets back -------------------- */
 
 typedef struct policy_session_snap {
     const session_t *session;      /* name, limits, counters, used/created */
@@ -89,7 +81,7 @@ typedef struct policy_action {
     bool has_session;
     char *session;                 /* malloc'd, exact bytes (may hold NUL) */
     size_t session_len;
-    alert_t alert;                 /* POLICY_ALERT; the host sets the time */
+    alert_t alert;                 /* POLICY_ALERT; the runtime sets the time */
     uint64_t bytes;                /* POLICY_EVICT: free this many, or */
     double to;                     /* down to this fraction of limit_bytes */
     bool use_to;
@@ -137,7 +129,7 @@ int policy_apply_limits(policy_t *p, session_t *s);
 int policy_choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n);
 
 /* Fills the engine configuration the policy asks for: system limits and
- * the strategy for new sessions (the host plugs in the chooser). */
+ * the strategy for new sessions (the runtime plugs in the chooser). */
 void policy_configure(policy_t *p, engine_config_t *cfg);
 
 #endif

@@ -1,11 +1,11 @@
-/* host: the long-lived policy host around a policy (policy.h) and an
+/* runtime: the long-lived policy runtime around a policy (policy.h) and an
  * engine. It owns the current policy and swaps it on reload, gives new
  * sessions their limits, runs samples (snapshot, growth rates, on_sample),
  * applies the actions a hook asked for, and delivers alerts. The engine's
- * hooks point at the host, so a reload never touches the engine's
+ * hooks point at the runtime, so a reload never touches the engine's
  * configuration. */
-#ifndef POLICYD_HOST_H
-#define POLICYD_HOST_H
+#ifndef POLICYD_POLICY_RUNTIME_H
+#define POLICYD_POLICY_RUNTIME_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,59 +34,50 @@ typedef struct runtime_info {
     int64_t loaded_at;         /* unix seconds */
     uint64_t reloads, reload_failures, hook_errors;
     const char *last_error;    /* the last reload or hook failure, "" if none */
-    int strategy;              /* an evict_kind, -1 for a Lua chooser */
+    int strategy;              /* an evict_kind, -1 for the policy's chooser */
     double sample_interval;
     bool degraded;
 } runtime_info_t;
 
-void runtime_get_info(const runtime_t *h, runtime_info_t *out);
-
-/* Samples kept per session (and for the process) for growth rates. */
-#define RUNTIME_GROWTH_WINDOW 10
-
-/* Recent (time, bytes) samples; the rate is their least-squares slope. */
-typedef struct growth {
-    double t[RUNTIME_GROWTH_WINDOW], b[RUNTIME_GROWTH_WINDOW];
-    int n, head;
-} growth_t;
+void runtime_get_info(const runtime_t *rt, runtime_info_t *out);
 
 /* Loads the policy; NULL with "file:line: message" in err. */
 runtime_t *runtime_create(const char *path, uint64_t seed, char *err, size_t errlen);
 
 /* Fills what the policy sets in an engine configuration (system limits,
- * strategy) and points the engine's hooks at the host. */
-void runtime_configure(runtime_t *h, engine_config_t *cfg);
+ * strategy) and points the engine's hooks at the runtime. */
+void runtime_configure(runtime_t *rt, engine_config_t *cfg);
 
-/* Binds the host to the engine made from that configuration. */
-void runtime_attach(runtime_t *h, engine_t *e);
+/* Binds the runtime to the engine made from that configuration. */
+void runtime_attach(runtime_t *rt, engine_t *e);
 
-/* Frees the host and its policy (the engine is the caller's; destroy it
- * first, as its drops call the host). */
-void runtime_destroy(runtime_t *h);
+/* Frees the runtime and its policy (the engine is the caller's; destroy it
+ * first, as its drops call the runtime). */
+void runtime_destroy(runtime_t *rt);
 
 /* One sample now. */
-void runtime_sample(runtime_t *h);
+void runtime_sample(runtime_t *rt);
 
 /* When the next sample is due (engine clock, ms). */
-int64_t runtime_next_sample(const runtime_t *h);
+int64_t runtime_next_sample(const runtime_t *rt);
 
 /* Loads `path` and swaps it in (on_reload gets the old act.state); the new
  * limits apply to every session at once. Returns 0, or -1 with err set and
  * the old policy kept. */
-int runtime_reload(runtime_t *h, const char *path, char *err, size_t errlen);
+int runtime_reload(runtime_t *rt, const char *path, char *err, size_t errlen);
 
 /* A session's growth rate (bytes per minute) as of the last sample. */
 double runtime_session_growth(const session_t *s);
 
 /* Why the policy refused the last session it refused. */
-const char *runtime_refusal(const runtime_t *h);
+const char *runtime_refusal(const runtime_t *rt);
 
-alerts_t *runtime_alerts(runtime_t *h);
-policy_t *runtime_policy(runtime_t *h);
-bool runtime_degraded(const runtime_t *h);
+alerts_t *runtime_alerts(runtime_t *rt);
+policy_t *runtime_policy(runtime_t *rt);
+bool runtime_degraded(const runtime_t *rt);
 
 /* Every action applied so far, oldest first (the last RUNTIME_ACTION_LOG). */
 #define RUNTIME_ACTION_LOG 4096
-const policy_actions_t *runtime_actions(const runtime_t *h);
+const policy_actions_t *runtime_actions(const runtime_t *rt);
 
 #endif

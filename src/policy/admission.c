@@ -1,0 +1,120 @@
+/* admission: the engine's hooks into the runtime — whether a new session
+ * may open and with what limits (on_session_open), making room when the
+ * system holds limit_sessions, the chooser, and freeing what the runtime
+ * keeps for a dropped session. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/runtime_internal.h"
+
+/* Runs on_session_open for `name` and applies its actions (none if it
+ * failed). Returns policy_on_session_open's answer. */
+static int admit(runtime_t *rt, const char *name, size_t len, const session_t *skip,
+                 session_limits_t *lim, int *strategy)
+{
+    policy_snapshot_t snap = {0};
+    char err[512];
+    policy_actions_t acts = {0};
+    runtime_snapshot(rt, &snap, skip);
+    *strategy = -1;
+    int rc = policy_on_session_open(rt->policy, name, len, &snap, lim, strategy, &acts,
+                                    err, sizeof(err));
+    free((void *)snap.list);
+    if (rc == 2)
+        snprintf(rt->refusal, sizeof(rt->refusal), "%s", err);
+    for (size_t i = 0; i < acts.len; i++)
+        runtime_apply(rt, &acts.items[i]);
+    policy_actions_free(&acts);
+    return rc;
+}
+
+/* The system holds limit_sessions: the policy's on_session_open may make
+ * room (act.drop); its answer is kept for the on_open that follows. */
+static void pending_clear(runtime_t *rt)
+{
+    free(rt->pending.name);
+    rt->pending.name = NULL;
+}
+
+bool runtime_on_full(void *ud, engine_t *e, const void *name, size_t len)
+{
+    runtime_t *rt = ud;
+    pending_clear(rt);
+    if (rt->degraded)
+        return false; /* built-in limits: no admission by policy */
+    uint32_t before = engine_session_count(e);
+    int rc = admit(rt, name, len, NULL, &rt->pending.lim, &rt->pending.strategy);
+    /* The decision holds only for the on_open that follows at once, which
+     * happens only if room was made. */
+    if (rc == 2 || engine_session_count(e) >= before)
+        return false;
+    rt->pending.name = malloc(len ? len : 1);
+    if (!rt->pending.name)
+        return false;
+    memcpy(rt->pending.name, name, len);
+    rt->pending.len = len;
+    rt->pending.rc = rc;
+    return true;
+}
+
+/* Limits from on_session_open's table: what it left out comes from the
+ * policy's limits, as if it had said only what differs. */
+static void merge_limits(runtime_t *rt, session_t *s, session_limits_t lim, int strategy)
+{
+    if (policy_apply_limits(rt->policy, s) != 0)
+        runtime_builtin_limits(s);
+    session_limits_t now = s->limits;
+    if (lim.bytes)
+        now.bytes = lim.bytes;
+    if (lim.entries)
+        now.entries = lim.entries;
+    if (strategy >= 0)
+        session_set_strategy(s, (evict_kind)strategy);
+    session_set_limits(s, now);
+}
+
+bool runtime_on_open(void *ud, engine_t *e, session_t *s)
+{
+    (void)e;
+    runtime_t *rt = ud;
+    if (rt->degraded) {
+        pending_clear(rt);
+        runtime_builtin_limits(s);
+        return true;
+    }
+    session_limits_t lim = {0};
+    int strategy = -1;
+    int rc;
+    if (rt->pending.name && rt->pending.len == s->name_len &&
+        memcmp(rt->pending.name, s->name, s->name_len) == 0) {
+        rc = rt->pending.rc;
+        lim = rt->pending.lim;
+        strategy = rt->pending.strategy;
+    } else {
+        rt->opening = s;
+        rc = admit(rt, s->name, s->name_len, s, &lim, &strategy);
+        rt->opening = NULL;
+    }
+    pending_clear(rt);
+    if (rc == 2)
+        return false;
+    if (rc == 1)
+        merge_limits(rt, s, lim, strategy);
+    else if (policy_apply_limits(rt->policy, s) != 0)
+        runtime_builtin_limits(s); /* the limits function failed: never unlimited */
+    return true;
+}
+
+void runtime_on_drop(void *ud, engine_t *e, session_t *s)
+{
+    (void)ud;
+    (void)e;
+    free(s->growth);
+    s->growth = NULL;
+}
+
+int runtime_choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n)
+{
+    return policy_choose(((runtime_t *)ud)->policy, s, c, n);
+}

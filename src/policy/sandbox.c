@@ -1,0 +1,447 @@
+/* sandbox: see sandbox.h. */
+#include "policy/sandbox.h"
+
+#include <libgen.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "core/arena.h"
+
+#define DEFAULT_MEM_CAP (64u << 20)
+#define DEFAULT_INSTR_BUDGET 10000000u
+#define HOOK_STEP 1000
+#define LOADED_KEY "policyd.loaded"
+#define FROZEN_KEY "policyd.frozen"   /* read-only proxies, weak keys */
+#define NEXT_KEY "policyd.next"
+
+/* --- memory: process memory, growth refused past the cap ---------------- */
+
+/* The state lives in the process's own malloc (thread caches and all), not
+ * in an arena of its own: a fresh arena per load, destroyed with the old
+ * policy, cost a reload page faults and slow uncached allocations. */
+static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    (void)osize;
+    sandbox_t *p = ud;
+    size_t now = ptr ? malloc_usable_size(ptr) : 0;
+    if (nsize == 0) {
+        free(ptr);
+        p->bytes -= now;
+        return NULL;
+    }
+    /* Against the size class jemalloc will hand out, not the request: a
+     * large one rounds up by as much as a quarter. */
+    size_t want = arena_size_class(nsize);
+    if (want == 0 || (want > now && p->bytes - now + want > p->mem_cap))
+        return NULL; /* Lua collects garbage and retries, then raises */
+    void *q = realloc(ptr, nsize);
+    if (!q)
+        return NULL;
+    p->bytes = p->bytes - now + malloc_usable_size(q);
+    return q;
+}
+
+/* --- the instruction budget ---------------------------------------------- */
+
+static sandbox_t *sandbox_of(lua_State *L)
+{
+    return *(sandbox_t **)lua_getextraspace(L);
+}
+
+/* Once the budget is spent the hook fires on every instruction, so a pcall
+ * in the policy that catches the error gets no further: the next
+ * instruction raises again, all the way out to policyd. */
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    sandbox_t *p = sandbox_of(L);
+    if (!p->over) {
+        p->used += HOOK_STEP;
+        if (p->used <= p->budget)
+            return;
+        p->over = true;
+        lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+    }
+    luaL_error(L, "instruction budget exceeded (%I instructions)", (lua_Integer)p->budget);
+}
+
+static void budget_start(sandbox_t *p)
+{
+    p->used = 0;
+    p->over = false;
+    lua_sethook(p->L, budget_hook, LUA_MASKCOUNT, HOOK_STEP);
+}
+
+int sandbox_call(sandbox_t *p, int nargs, int nresults)
+{
+    budget_start(p);
+    int rc = lua_pcall(p->L, nargs, nresults, 0);
+    lua_sethook(p->L, NULL, 0, 0);
+    return rc;
+}
+
+/* --- the sandbox --------------------------------------------------------- */
+
+static int no_new_globals(lua_State *L)
+{
+    return luaL_error(L, "assignment to global '%s' (policies may not create or "
+                         "change globals; use local)", luaL_tolstring(L, 2, NULL));
+}
+
+static bool is_frozen(lua_State *L, int idx)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, FROZEN_KEY);
+    lua_pushvalue(L, idx);
+    bool frozen = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    return frozen;
+}
+
+static int frozen_write(lua_State *L)
+{
+    return luaL_error(L, "libraries and policyd helpers are read-only in a policy");
+}
+
+/* __pairs of a proxy: iterate the real table. */
+static int frozen_pairs(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(2)); /* next */
+    lua_pushvalue(L, lua_upvalueindex(1)); /* the real table */
+    lua_pushnil(L);
+    return 3;
+}
+
+/* __call of a proxy of a callable table: call the real one. */
+static int frozen_call(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_replace(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* Gives the table at idx the metatable of a read-only view of `real`
+ * (idx and real may be the same table only when it is kept empty). */
+static void make_view(lua_State *L, int idx, int real, lua_CFunction on_write)
+{
+    idx = lua_absindex(L, idx);
+    real = lua_absindex(L, real);
+    lua_createtable(L, 0, 5);
+    lua_pushvalue(L, real);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, on_write);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushvalue(L, real);
+    lua_getfield(L, LUA_REGISTRYINDEX, NEXT_KEY);
+    lua_pushcclosure(L, frozen_pairs, 2);
+    lua_setfield(L, -2, "__pairs");
+    if (luaL_getmetafield(L, real, "__call") != LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, real);
+        lua_pushcclosure(L, frozen_call, 1);
+        lua_setfield(L, -2, "__call");
+    }
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, idx);
+    lua_getfield(L, LUA_REGISTRYINDEX, FROZEN_KEY);
+    lua_pushvalue(L, idx);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+/* Replaces the table at the top with a read-only proxy of it, so a policy
+ * cannot change what policyd and its helpers rely on. */
+static void freeze_top(lua_State *L)
+{
+    lua_newtable(L);
+    make_view(L, -1, -2, frozen_write);
+    lua_remove(L, -2);
+}
+
+/* rawset, except on the globals and on read-only proxies. */
+static int sandbox_rawset(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkany(L, 2);
+    luaL_checkany(L, 3);
+    if (is_frozen(L, 1))
+        return luaL_error(L, "rawset: this table is read-only in a policy");
+    lua_settop(L, 3);
+    lua_rawset(L, 1);
+    return 1;
+}
+
+/* setmetatable, refusing finalizers: __gc would run outside any hook's
+ * instruction budget (during collection, or when the state closes). */
+static int sandbox_setmetatable(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int t = lua_type(L, 2);
+    luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+        return luaL_error(L, "cannot change a protected metatable");
+    if (t == LUA_TTABLE && lua_getfield(L, 2, "__gc") != LUA_TNIL)
+        return luaL_error(L, "__gc finalizers are not allowed in a policy");
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
+/* load(string [, chunkname [, mode [, env]]]): text chunks only. */
+static int sandbox_load(lua_State *L)
+{
+    size_t len;
+    const char *s = lua_tolstring(L, 1, &len);
+    if (!s)
+        return luaL_error(L, "load: only strings can be loaded in a policy");
+    const char *mode = luaL_optstring(L, 3, "t");
+    if (strchr(mode, 'b'))
+        return luaL_error(L, "load: binary chunks are not allowed in a policy");
+    const char *chunkname = luaL_optstring(L, 2, s);
+    if (luaL_loadbufferx(L, s, len, chunkname, "t") != LUA_OK) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (!lua_isnone(L, 4)) {
+        lua_pushvalue(L, 4);
+        if (!lua_setupvalue(L, -2, 1))
+            lua_pop(L, 1);
+    }
+    return 1;
+}
+
+static bool module_name_ok(const char *name, bool dots)
+{
+    if (!*name)
+        return false;
+    for (const char *c = name; *c; c++)
+        if (!(*c == '_' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+              (*c >= '0' && *c <= '9') || (dots && *c == '.' && c[1] && c[1] != '.')))
+            return false;
+    return true;
+}
+
+/* require(name): "policyd" and "policyd.x" from the helpers, a plain name
+ * from a .lua file beside the policy; nothing else. */
+static int sandbox_require_fn(lua_State *L)
+{
+    sandbox_t *p = sandbox_of(L);
+    const char *name = luaL_checkstring(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
+    lua_getfield(L, -1, name);
+    if (!lua_isnil(L, -1))
+        return 1;
+    lua_pop(L, 1);
+    char file[PATH_MAX * 2];
+    if (strlen(name) > 128)
+        return luaL_error(L, "module name too long");
+    /* Only policyd's own helpers are trusted: cached and frozen. */
+    bool helper = true;
+    if (strcmp(name, "policyd") == 0) {
+        snprintf(file, sizeof(file), "%s/policyd/init.lua", p->lua_dir);
+    } else if (strncmp(name, "policyd.", 8) == 0 && module_name_ok(name + 8, true)) {
+        /* policyd.a.b -> <lua_dir>/policyd/a/b.lua */
+        size_t dir_len = strlen(p->lua_dir) + 1;
+        snprintf(file, sizeof(file), "%s/%s.lua", p->lua_dir, name);
+        for (char *c = file + dir_len; c < file + dir_len + strlen(name); c++)
+            if (*c == '.')
+                *c = '/';
+    } else if (module_name_ok(name, false)) {
+        helper = false;
+        snprintf(file, sizeof(file), "%s/%s.lua", p->dir, name);
+    } else {
+        return luaL_error(L, "module '%s' is not available to a policy (only policyd "
+                             "helpers and .lua files beside the policy)", name);
+    }
+    int status = helper && p->cache ? bytecode_cache_load(p->cache, L, file)
+                                     : luaL_loadfilex(L, file, "t");
+    if (status != LUA_OK)
+        return luaL_error(L, "module '%s' not found: %s", name, lua_tostring(L, -1));
+    lua_pushstring(L, name);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    } else if (lua_istable(L, -1) && helper) {
+        freeze_top(L); /* policyd trusts these: nobody may change them */
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, name);
+    return 1;
+}
+
+static int sandbox_setup(lua_State *L)
+{
+    sandbox_t *p = sandbox_of(L);
+    static const luaL_Reg libs[] = {
+        {LUA_GNAME, luaopen_base},         {LUA_STRLIBNAME, luaopen_string},
+        {LUA_TABLIBNAME, luaopen_table},   {LUA_MATHLIBNAME, luaopen_math},
+        {LUA_UTF8LIBNAME, luaopen_utf8},   {NULL, NULL},
+    };
+    for (const luaL_Reg *lib = libs; lib->func; lib++) {
+        luaL_requiref(L, lib->name, lib->func, 1);
+        lua_pop(L, 1);
+    }
+    static const char *const removed[] = {"dofile", "loadfile", NULL};
+    for (const char *const *g = removed; *g; g++) {
+        lua_pushnil(L);
+        lua_setglobal(L, *g);
+    }
+    lua_pushcfunction(L, sandbox_load);
+    lua_setglobal(L, "load");
+    lua_pushcfunction(L, sandbox_rawset);
+    lua_setglobal(L, "rawset");
+    lua_pushcfunction(L, sandbox_setmetatable);
+    lua_setglobal(L, "setmetatable");
+    lua_pushcfunction(L, sandbox_require_fn);
+    lua_setglobal(L, "require");
+    lua_getglobal(L, LUA_STRLIBNAME);
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+    /* Deterministic random numbers: specs replay the same run. */
+    lua_getglobal(L, LUA_MATHLIBNAME);
+    lua_getfield(L, -1, "randomseed");
+    lua_pushinteger(L, (lua_Integer)p->seed);
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
+    lua_createtable(L, 0, 1); /* proxies, weakly keyed */
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, FROZEN_KEY);
+    lua_getglobal(L, "next");
+    lua_setfield(L, LUA_REGISTRYINDEX, NEXT_KEY);
+
+    /* Globals move to a hidden table; the global table stays empty with a
+     * read-only view of it, so a policy can neither create a global nor
+     * replace one (require, type, pairs...) that policyd's helpers use.
+     * The libraries become read-only views too. */
+    lua_newtable(L);
+    int hidden = lua_gettop(L);
+    lua_pushglobaltable(L);
+    int globals = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, globals)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, hidden);
+    }
+    static const char *const frozen_libs[] = {
+        LUA_STRLIBNAME, LUA_TABLIBNAME, LUA_MATHLIBNAME, LUA_UTF8LIBNAME, NULL,
+    };
+    for (const char *const *lib = frozen_libs; *lib; lib++) {
+        lua_getfield(L, hidden, *lib);
+        freeze_top(L);
+        lua_setfield(L, hidden, *lib);
+        lua_pushnil(L);
+        lua_setfield(L, globals, *lib);
+    }
+    for (lua_pushnil(L); lua_next(L, hidden); lua_pop(L, 1)) {
+        lua_pushvalue(L, -2);
+        lua_pushnil(L);
+        lua_rawset(L, globals);
+    }
+    make_view(L, globals, hidden, no_new_globals);
+    /* Strings' metatable (methods such as s:rep) stays out of reach. */
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    return 0;
+}
+
+/* --- finding things ------------------------------------------------------ */
+
+/* The helpers' directory: lua/ of a build tree beside the binary, else an
+ * installed share/lua/5.4. */
+static bool find_lua_dir(char *out, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        const char *bin = dirname(exe);
+        const char *rel[] = {"../lua", "../share/lua/5.4"};
+        for (size_t i = 0; i < 2; i++) {
+            char probe[PATH_MAX * 2];
+            snprintf(out, len, "%s/%s", bin, rel[i]);
+            snprintf(probe, sizeof(probe), "%s/policyd/validate.lua", out);
+            if (access(probe, R_OK) == 0)
+                return true;
+        }
+    }
+    const char *fixed[] = {"/usr/local/share/lua/5.4", "/usr/share/lua/5.4",
+                           POLICYD_SOURCE_LUA_DIR};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        char probe[PATH_MAX * 2];
+        snprintf(probe, sizeof(probe), "%s/policyd/validate.lua", fixed[i]);
+        if (access(probe, R_OK) == 0) {
+            snprintf(out, len, "%s", fixed[i]);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The first line of the file where `field` is assigned, so a validation
+ * error can say file:line like every other policy error; 1 if not found. */
+
+int sandbox_open(sandbox_t *sb, const char *policy_path, const sandbox_config_t *cfg, char *err,
+                 size_t errlen)
+{
+    *sb = (sandbox_t){
+        .mem_cap = cfg && cfg->mem_cap ? cfg->mem_cap : DEFAULT_MEM_CAP,
+        .budget = cfg && cfg->instr_budget ? cfg->instr_budget : DEFAULT_INSTR_BUDGET,
+        .seed = cfg ? cfg->seed : 0,
+        .cache = cfg ? cfg->cache : NULL,
+    };
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", policy_path);
+    snprintf(sb->dir, sizeof(sb->dir), "%s", dirname(tmp));
+    if (!find_lua_dir(sb->lua_dir, sizeof(sb->lua_dir))) {
+        snprintf(err, errlen, "%s:1: cannot find the policyd Lua helpers "
+                              "(policyd/validate.lua); is policyd installed?", policy_path);
+        return -1;
+    }
+    lua_State *L = sb->L = lua_newstate(sandbox_alloc, sb);
+    if (!L) {
+        snprintf(err, errlen, "%s:1: cannot create a Lua state", policy_path);
+        return -1;
+    }
+    *(sandbox_t **)lua_getextraspace(L) = sb;
+    lua_pushcfunction(L, sandbox_setup);
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        snprintf(err, errlen, "%s:1: %s", policy_path, msg ? msg : "error");
+        sandbox_close(sb);
+        return -1;
+    }
+    return 0;
+}
+
+void sandbox_close(sandbox_t *sb)
+{
+    if (sb->L)
+        lua_close(sb->L);
+    sb->L = NULL;
+}
+
+int sandbox_require(sandbox_t *sb, const char *name)
+{
+    lua_getglobal(sb->L, "require");
+    lua_pushstring(sb->L, name);
+    return lua_pcall(sb->L, 1, 1, 0);
+}
