@@ -1,0 +1,2 @@
+/* The core floor knows no Lua: this include must be rejected. */
+#include <lua.h>
