@@ -834,10 +834,12 @@ return {
     assert.same({ "v1 sample 1", "v1 sample 2", "v1 sample 3" }, logs(e))
   end)
 
-  it("goes to the new policy's on_reload, whose return value replaces it", function()
-    local e = engine(COUNTING)
-    e:advance(2)
-    assert.is_true(e:reload(policy_file([=[
+  -- Each case: two samples of COUNTING, a reload to `policy`, then `samples`
+  -- samples of it; `logs` is everything logged, in order.
+  local reloads = {
+    {
+      name = "goes to the new policy's on_reload, whose return value replaces it",
+      policy = [=[
 return {
   name = "v2",
   limits = { entries = 10 },
@@ -850,16 +852,14 @@ return {
       act.state.history.from, act.state.history.at, tostring(act.state.junk)))
   end,
 }
-]=])))
-    e:advance(2)
-    assert.same({ "v1 sample 1", "v1 sample 2",
-      "v2 sample 3 (from v1 at 2), junk: nil", "v2 sample 4 (from v1 at 2), junk: nil" }, logs(e))
-  end)
-
-  it("is kept as it is by a reload without on_reload", function()
-    local e = engine(COUNTING)
-    e:advance(2)
-    assert.is_true(e:reload(policy_file([=[
+]=],
+      samples = 2,
+      logs = { "v1 sample 1", "v1 sample 2",
+        "v2 sample 3 (from v1 at 2), junk: nil", "v2 sample 4 (from v1 at 2), junk: nil" },
+    },
+    {
+      name = "is kept as it is by a reload without on_reload",
+      policy = [=[
 return {
   name = "v3",
   limits = { entries = 10 },
@@ -868,10 +868,20 @@ return {
     act.log("info", ("v3 sample %d, %s"):format(act.state.samples, act.state.junk))
   end,
 }
-]=])))
-    e:advance(1)
-    assert.same({ "v1 sample 1", "v1 sample 2", "v3 sample 3, from v1" }, logs(e))
-  end)
+]=],
+      samples = 1,
+      logs = { "v1 sample 1", "v1 sample 2", "v3 sample 3, from v1" },
+    },
+  }
+  for _, case in ipairs(reloads) do
+    it(case.name, function()
+      local e = engine(COUNTING)
+      e:advance(2)
+      assert.is_true(e:reload(policy_file(case.policy)))
+      e:advance(case.samples)
+      assert.same(case.logs, logs(e))
+    end)
+  end
 end)
 
 describe("reload", function()

@@ -20,6 +20,13 @@ static int64_t fake_clock(void *ud)
     return *(const int64_t *)ud;
 }
 
+/* The absolute expiry `ttl` ms from now, for tables that hold relative TTLs;
+ * 0 (no expiry) stays 0. */
+static int64_t expiry_in(int64_t ttl)
+{
+    return ttl ? clock_ms + ttl : 0;
+}
+
 static engine_t *make_engine(void)
 {
     engine_config_t cfg = {.clock = fake_clock, .clock_ud = &clock_ms, .seed = 42};
@@ -104,21 +111,30 @@ static void test_set_get(void)
     CHECK(value_is(s, "gone", "3"));
     CHECK_EQ_I(session_pttl(s, K("gone")), SESSION_TTL_NONE);
 
-    /* KEEPTTL keeps the expiry; a plain SET clears it; a new one replaces it. */
-    CHECK(set_str(s, "t", "1", clock_ms + 5000));
-    CHECK_EQ_I(session_pttl(s, K("t")), 5000);
-    clock_ms += 1000;
-    CHECK(session_set(s, K("t"), K("2"), SESSION_SET_KEEPTTL, 0, NULL, NULL) == PD_OK);
-    CHECK(value_is(s, "t", "2"));
-    CHECK_EQ_I(session_pttl(s, K("t")), 4000);
-    CHECK(session_set(s, K("t"), K("3"), SESSION_SET_KEEPTTL | SESSION_SET_XX, 0, NULL,
-                      NULL) == PD_OK);
-    CHECK_EQ_I(session_pttl(s, K("t")), 4000);
-    CHECK(set_str(s, "t", "4", clock_ms + 9000));
-    CHECK_EQ_I(session_pttl(s, K("t")), 9000);
-    CHECK(set_str(s, "t", "5", 0));
-    CHECK(value_is(s, "t", "5"));
-    CHECK_EQ_I(session_pttl(s, K("t")), SESSION_TTL_NONE);
+    /* KEEPTTL keeps the expiry; a plain SET clears it; a new one replaces it.
+     * The steps rewrite "t" in order, each after moving the clock `advance`
+     * ms; ttl is relative (0: none). */
+    static const struct {
+        int64_t advance;
+        const char *val;
+        int flags;
+        int64_t ttl;
+        int64_t pttl;
+    } keepttl[] = {
+        {0, "1", 0, 5000, 5000},
+        {1000, "2", SESSION_SET_KEEPTTL, 0, 4000},
+        {0, "3", SESSION_SET_KEEPTTL | SESSION_SET_XX, 0, 4000},
+        {0, "4", 0, 9000, 9000},
+        {0, "5", 0, 0, SESSION_TTL_NONE},
+    };
+    for (size_t i = 0; i < sizeof(keepttl) / sizeof(keepttl[0]); i++) {
+        clock_ms += keepttl[i].advance;
+        const char *val = keepttl[i].val;
+        CHECK(session_set(s, K("t"), val, strlen(val), keepttl[i].flags,
+                          expiry_in(keepttl[i].ttl), NULL, NULL) == PD_OK);
+        CHECK(value_is(s, "t", val));
+        CHECK_EQ_I(session_pttl(s, K("t")), keepttl[i].pttl);
+    }
     clock_ms += 100000; /* no expiry left to fire */
     CHECK(value_is(s, "t", "5"));
     CHECK(session_set(s, K("t2"), K("x"), SESSION_SET_KEEPTTL, 0, NULL, NULL) == PD_OK);
@@ -145,17 +161,24 @@ static void test_set_get(void)
     free(old);
     old = NULL;
 
-    /* An expire time not in the future: written and gone at once. */
+    /* An expire time not in the future: written and gone at once. "k" and
+     * "new" existed, so `fewer` counts the entries gone since the start. */
     uint64_t entries = session_entries(s);
-    CHECK(session_set(s, K("past"), K("x"), 0, clock_ms - 1, NULL, NULL) == PD_OK);
-    CHECK(!session_exists(s, K("past")));
-    CHECK_EQ_U(session_entries(s), entries);
-    CHECK(session_set(s, K("k"), K("x"), 0, clock_ms, NULL, NULL) == PD_OK);
-    CHECK(!session_exists(s, K("k")));
-    CHECK_EQ_U(session_entries(s), entries - 1);
-    CHECK(session_set(s, K("new"), K("x"), 0, 1, NULL, NULL) == PD_OK);
-    CHECK(!session_exists(s, K("new")));
-    CHECK_EQ_U(session_entries(s), entries - 2);
+    const struct {
+        const char *key;
+        int64_t at;
+        uint64_t fewer;
+    } past[] = {
+        {"past", clock_ms - 1, 0},
+        {"k", clock_ms, 1},
+        {"new", 1, 2},
+    };
+    for (size_t i = 0; i < sizeof(past) / sizeof(past[0]); i++) {
+        const char *key = past[i].key;
+        CHECK(session_set(s, key, strlen(key), K("x"), 0, past[i].at, NULL, NULL) == PD_OK);
+        CHECK(!session_exists(s, key, strlen(key)));
+        CHECK_EQ_U(session_entries(s), entries - past[i].fewer);
+    }
     /* A negative absolute time is refused as invalid (as Redis does), and
      * nothing is written. */
     pd_status st = session_set(s, K("neg"), K("x"), 0, -5, NULL, NULL);
@@ -292,22 +315,26 @@ static void test_expire(void)
     CHECK(session_del(s, K("p3")) == PD_OK);
     check_exact(e);
 
-    /* Active expiry: engine_expire_step removes expired keys without reads. */
+    /* Active expiry: engine_expire_step removes expired keys without reads.
+     * Each session gets <prefix>0.. for every group; ttl is relative. */
+    static const struct {
+        const char *prefix;
+        int count;
+        int64_t ttl;
+    } groups[] = {
+        {"ttl", 100, 1000},    /* due once the clock moves 1001 ms */
+        {"keep", 50, 0},       /* never due */
+        {"later", 10, 100000}, /* still ahead */
+    };
     session_t *ss[3] = {s, open_session(e, "e1"), open_session(e, "e2")};
     char key[32];
     unsigned failed = 0;
     for (int i = 0; i < 3; i++) {
-        for (int k = 0; k < 100; k++) {
-            snprintf(key, sizeof(key), "ttl%d", k);
-            failed += !set_str(ss[i], key, "v", clock_ms + 1000);
-        }
-        for (int k = 0; k < 50; k++) {
-            snprintf(key, sizeof(key), "keep%d", k);
-            failed += !set_str(ss[i], key, "v", 0);
-        }
-        for (int k = 0; k < 10; k++) {
-            snprintf(key, sizeof(key), "later%d", k);
-            failed += !set_str(ss[i], key, "v", clock_ms + 100000);
+        for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+            for (int k = 0; k < groups[g].count; k++) {
+                snprintf(key, sizeof(key), "%s%d", groups[g].prefix, k);
+                failed += !set_str(ss[i], key, "v", expiry_in(groups[g].ttl));
+            }
         }
     }
     CHECK_EQ_U(failed, 0);
@@ -344,16 +371,24 @@ static void test_append_incr_strlen(void)
     size_t len = 0;
     int64_t r = 0;
 
-    CHECK(session_append(s, K("ap"), K("abc"), &len) == PD_OK);
-    CHECK_EQ_U(len, 3);
-    CHECK(value_is(s, "ap", "abc"));
-    CHECK(session_append(s, K("ap"), K("def"), &len) == PD_OK);
-    CHECK_EQ_U(len, 6);
-    CHECK(value_is(s, "ap", "abcdef"));
-    CHECK(session_append(s, K("ap"), "", 0, &len) == PD_OK);
-    CHECK_EQ_U(len, 6);
-    CHECK(session_append(s, K("empty"), "", 0, &len) == PD_OK);
-    CHECK_EQ_U(len, 0);
+    /* APPEND in order: an absent key starts empty (and an empty append still
+     * creates it); len is the new length. */
+    static const struct {
+        const char *key, *data;
+        size_t len;
+        const char *val;
+    } appends[] = {
+        {"ap", "abc", 3, "abc"},
+        {"ap", "def", 6, "abcdef"},
+        {"ap", "", 6, "abcdef"},
+        {"empty", "", 0, ""},
+    };
+    for (size_t i = 0; i < sizeof(appends) / sizeof(appends[0]); i++) {
+        const char *key = appends[i].key, *data = appends[i].data;
+        CHECK(session_append(s, key, strlen(key), data, strlen(data), &len) == PD_OK);
+        CHECK_EQ_U(len, appends[i].len);
+        CHECK(value_is(s, key, appends[i].val));
+    }
     CHECK(session_exists(s, K("empty")));
     CHECK(session_expire_at(s, K("ap"), clock_ms + 5000) == PD_OK);
     clock_ms += 1000;
@@ -375,22 +410,37 @@ static void test_append_incr_strlen(void)
     CHECK(set_str(s, "h", "hello", 0));
     CHECK_EQ_U(session_strlen(s, K("h")), 5);
 
-    /* INCRBY: absent counts as 0, the stored value is the decimal text. */
-    CHECK(session_incrby(s, K("n"), 5, &r) == PD_OK);
-    CHECK_EQ_I(r, 5);
-    CHECK(value_is(s, "n", "5"));
-    CHECK(set_str(s, "n", "10", 0));
-    CHECK(session_incrby(s, K("n"), 5, &r) == PD_OK);
-    CHECK_EQ_I(r, 15);
-    CHECK(value_is(s, "n", "15"));
-    CHECK(session_incrby(s, K("n"), -20, &r) == PD_OK);
-    CHECK_EQ_I(r, -5);
-    CHECK(value_is(s, "n", "-5"));
-    CHECK(session_incrby(s, K("n"), 0, &r) == PD_OK);
-    CHECK_EQ_I(r, -5);
-    CHECK(set_str(s, "n", "0", 0));
-    CHECK(session_incrby(s, K("n"), 1, &r) == PD_OK);
-    CHECK_EQ_I(r, 1);
+    /* INCRBY in order, each step after storing `set` (if any): absent counts
+     * as 0, the stored value is the decimal text of r. */
+    static const struct {
+        const char *key, *set;
+        int64_t by;
+        pd_status st;
+        int64_t r;
+        const char *val;
+    } incr[] = {
+        {"n", NULL, 5, PD_OK, 5, "5"},
+        {"n", "10", 5, PD_OK, 15, "15"},
+        {"n", NULL, -20, PD_OK, -5, "-5"},
+        {"n", NULL, 0, PD_OK, -5, "-5"},
+        {"n", "0", 1, PD_OK, 1, "1"},
+        /* Overflow either way leaves the value as it was (r not looked at). */
+        {"big", "9223372036854775807", 1, PD_OVERFLOW, 0, "9223372036854775807"},
+        {"big", NULL, -1, PD_OK, INT64_MAX - 1, "9223372036854775806"},
+        {"small", "-9223372036854775808", 0, PD_OK, INT64_MIN, "-9223372036854775808"},
+        {"small", NULL, -1, PD_OVERFLOW, 0, "-9223372036854775808"},
+        {"one", "1", INT64_MAX, PD_OVERFLOW, 0, "1"},
+        {"fresh", NULL, INT64_MIN, PD_OK, INT64_MIN, "-9223372036854775808"},
+    };
+    for (size_t i = 0; i < sizeof(incr) / sizeof(incr[0]); i++) {
+        const char *key = incr[i].key;
+        if (incr[i].set)
+            CHECK(set_str(s, key, incr[i].set, 0));
+        CHECK(session_incrby(s, key, strlen(key), incr[i].by, &r) == incr[i].st);
+        if (incr[i].st == PD_OK)
+            CHECK_EQ_I(r, incr[i].r);
+        CHECK(value_is(s, key, incr[i].val));
+    }
 
     /* Not integers by Redis's rule: nothing changes, r is left alone. */
     static const char *const bad[] = {
@@ -407,24 +457,6 @@ static void test_append_incr_strlen(void)
         CHECK_EQ_I(r, 777);
         CHECK(value_is(s, "bad", bad[i]));
     }
-
-    /* Overflow both ways leaves the value as it was. */
-    CHECK(set_str(s, "big", "9223372036854775807", 0));
-    CHECK(session_incrby(s, K("big"), 1, &r) == PD_OVERFLOW);
-    CHECK(value_is(s, "big", "9223372036854775807"));
-    CHECK(session_incrby(s, K("big"), -1, &r) == PD_OK);
-    CHECK_EQ_I(r, INT64_MAX - 1);
-    CHECK(set_str(s, "small", "-9223372036854775808", 0));
-    CHECK(session_incrby(s, K("small"), 0, &r) == PD_OK);
-    CHECK(r == INT64_MIN);
-    CHECK(session_incrby(s, K("small"), -1, &r) == PD_OVERFLOW);
-    CHECK(value_is(s, "small", "-9223372036854775808"));
-    CHECK(set_str(s, "one", "1", 0));
-    CHECK(session_incrby(s, K("one"), INT64_MAX, &r) == PD_OVERFLOW);
-    CHECK(value_is(s, "one", "1"));
-    CHECK(session_incrby(s, K("fresh"), INT64_MIN, &r) == PD_OK);
-    CHECK(r == INT64_MIN);
-    CHECK(value_is(s, "fresh", "-9223372036854775808"));
 
     /* INCRBY keeps the TTL. */
     CHECK(set_str(s, "c", "1", clock_ms + 3000));
