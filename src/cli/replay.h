@@ -2,8 +2,8 @@
  * timestamps as the engine clock (policyd replay). Demand-fill semantics
  * (../shared/traces/README.md): look the key up; on a miss count it and
  * insert it. The policy's samples run as the clock passes them. */
-#ifndef POLICYD_REPLAY_H
-#define POLICYD_REPLAY_H
+#ifndef POLICYD_CLI_REPLAY_H
+#define POLICYD_CLI_REPLAY_H
 
 /* Runs `policyd replay ARGS...` (argv after "replay"); returns the exit
  * status. */

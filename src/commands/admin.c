@@ -3,12 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "commands/command.h"
 #include "policy/alerts.h"
 #include "util/glob.h"
+#include "util/time.h"
 
 /* SESSION LIST | INFO name | DROP name (DESIGN.md §5) */
 static void cmd_session(conn_t *c, size_t argc, char **argv, const size_t *lens)
@@ -277,11 +277,10 @@ static void cmd_command(conn_t *c, size_t argc, char **argv, const size_t *lens)
 static void cmd_time(conn_t *c, size_t argc, char **argv, const size_t *lens)
 {
     (void)argc, (void)argv, (void)lens;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = time_unix_us();
     char sec[24], usec[24];
-    int a = snprintf(sec, sizeof(sec), "%lld", (long long)ts.tv_sec);
-    int b = snprintf(usec, sizeof(usec), "%ld", ts.tv_nsec / 1000);
+    int a = snprintf(sec, sizeof(sec), "%lld", (long long)(now / 1000000));
+    int b = snprintf(usec, sizeof(usec), "%lld", (long long)(now % 1000000));
     resp_array(&c->out, 2);
     resp_bulk(&c->out, sec, (size_t)a);
     resp_bulk(&c->out, usec, (size_t)b);

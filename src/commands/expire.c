@@ -3,9 +3,9 @@
  * absolute on the engine's clock; Unix times are converted on the way in. */
 #include <stdint.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "commands/command.h"
+#include "util/time.h"
 
 bool expire_is_option(const char *a, size_t n)
 {
@@ -31,11 +31,8 @@ bool expire_parse_option(conn_t *c, const char *unit, size_t ulen, const char *a
         resp_error(&c->out, msg);
         return false;
     }
-    if (abs) { /* Unix times; the engine's clock is its own */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ms -= (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    }
+    if (abs) /* Unix times; the engine's clock is its own */
+        ms -= time_unix_ms();
     if (ms > INT64_MAX - now) {
         resp_error(&c->out, msg);
         return false;
@@ -74,11 +71,8 @@ static void cmd_expire(conn_t *c, size_t argc, char **argv, const size_t *lens)
         return;
     }
     int64_t ms = secs ? v * 1000 : v;
-    if (abs) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ms -= (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    }
+    if (abs)
+        ms -= time_unix_ms();
     if (ms > INT64_MAX - now) {
         resp_error(&c->out, "ERR invalid expire time in 'expire' command");
         return;

@@ -10,8 +10,8 @@
  * destroyed arena leaves no address space or mapping behind (measured in
  * ../shared/notes/jemalloc-arenas.md §3). Only one thread (the engine's)
  * may allocate, free, reset or destroy. */
-#ifndef POLICYD_ARENA_H
-#define POLICYD_ARENA_H
+#ifndef POLICYD_CORE_ARENA_H
+#define POLICYD_CORE_ARENA_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -10,9 +10,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "util/hash.h"
+#include "util/time.h"
 
 #define DEFAULT_SAMPLE_SIZE 5
 #define DEFAULT_LFU_DECAY_MS 60000
@@ -43,9 +43,7 @@ struct engine {
 static int64_t monotonic_ms(void *ud)
 {
     (void)ud;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return time_monotonic_ms();
 }
 
 static pd_status make_room(void *ud, uint64_t need, uint64_t freed);

@@ -20,8 +20,8 @@
  *   20      data      [u32 vlen], [u32 klen], key, value or its pointer,
  *                     [u32 expiry heap slot]
  */
-#ifndef POLICYD_ENTRY_H
-#define POLICYD_ENTRY_H
+#ifndef POLICYD_CORE_ENTRY_H
+#define POLICYD_CORE_ENTRY_H
 
 #include <stddef.h>
 #include <stdint.h>

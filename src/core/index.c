@@ -1,3 +1,6 @@
+/* index: see index.h. Linear probing, because most probes end in the
+ * first slot, which holds 8 bits of the hash beside the id: a mismatch is
+ * rejected without touching the entry. */
 #include "core/index.h"
 
 #include <stdbool.h>

@@ -6,8 +6,8 @@
  * (id << 8 | 8 bits of the key's hash): most mismatches are rejected without
  * touching the entry. At 1M entries the two cost about 17 bytes per entry.
  * Both are freed when the last entry goes, so an empty session costs none. */
-#ifndef POLICYD_INDEX_H
-#define POLICYD_INDEX_H
+#ifndef POLICYD_CORE_INDEX_H
+#define POLICYD_CORE_INDEX_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -6,8 +6,8 @@
  * buffer, relative to the start of the command, so the caller may move or
  * grow its buffer between calls. A command that arrives in pieces is
  * resumed where parsing stopped. */
-#ifndef POLICYD_RESP_H
-#define POLICYD_RESP_H
+#ifndef POLICYD_PROTO_RESP_H
+#define POLICYD_PROTO_RESP_H
 
 #include <stddef.h>
 #include <stdint.h>

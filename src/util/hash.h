@@ -1,6 +1,6 @@
 /* hash: XXH3 for keys and session names, inlined (keys are short). */
-#ifndef POLICYD_HASH_H
-#define POLICYD_HASH_H
+#ifndef POLICYD_UTIL_HASH_H
+#define POLICYD_UTIL_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,8 +2,8 @@
  *
  *   log_event(LOG_INFO, "listening", "addr", "127.0.0.1:7379", NULL);
  *   -> time=2026-11-27T16:24:29.123Z level=info msg=listening addr=127.0.0.1:7379 */
-#ifndef POLICYD_LOG_H
-#define POLICYD_LOG_H
+#ifndef POLICYD_UTIL_LOG_H
+#define POLICYD_UTIL_LOG_H
 
 #include <stdbool.h>
 

@@ -1,6 +1,6 @@
 /* rng: a small seedable generator (splitmix64) for sampling and tests. */
-#ifndef POLICYD_RNG_H
-#define POLICYD_RNG_H
+#ifndef POLICYD_UTIL_RNG_H
+#define POLICYD_UTIL_RNG_H
 
 #include <stdint.h>
 

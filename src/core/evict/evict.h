@@ -26,8 +26,8 @@
  * through entry_t.link, heap strategies an indexed heap whose slot lives in
  * entry_t.link. One file per family: list.c (lru, ttl, sieve), score.c
  * (lfu, size), s3fifo.c, sample.c (chooser); evict.c dispatches. */
-#ifndef POLICYD_CORE_EVICT_H
-#define POLICYD_CORE_EVICT_H
+#ifndef POLICYD_CORE_EVICT_EVICT_H
+#define POLICYD_CORE_EVICT_EVICT_H
 
 #include <stdbool.h>
 #include <stddef.h>
