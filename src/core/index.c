@@ -1,6 +1,6 @@
-/* index: see index.h. Linear probing, because most probes end in the
- * first slot, which holds 8 bits of the hash beside the id: a mismatch is
- * rejected without touching the entry. */
+/* index: see index.h. Open addressing with linear probing over 4-byte
+ * slots: a probe walks consecutive memory, and the 8 bits of hash beside
+ * each id turn most mismatches away without touching their entry. */
 #include "core/index.h"
 
 #include <stdbool.h>
