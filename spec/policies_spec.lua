@@ -89,9 +89,9 @@ describe("policies/tiers.lua", function()
   end)
 end)
 
-describe("policies/custom.lua", function()
+describe("policies/chooser.lua", function()
   it("evicts the candidate with the fewest hits per byte", function()
-    local e = testing.engine { policy = "policies/custom.lua" }
+    local e = testing.engine { policy = "policies/chooser.lua" }
     local s = e:session("alice")
     -- Fewer entries than the sample size: every entry is a candidate.
     e:session("alice"):set("seed", "v")

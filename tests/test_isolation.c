@@ -896,7 +896,7 @@ static void system_budget_grow_only_key(void)
     engine_destroy(e);
 }
 
-/* --- a custom chooser ---------------------------------------------------- */
+/* --- a chooser ----------------------------------------------------------- */
 
 /* Picks the candidate named "a" whenever it is offered. */
 static int pick_key_a(void *ud, session_t *s, const evict_candidate_t *c, size_t n)
@@ -960,7 +960,7 @@ int main(void)
     test_writes_denied();
     test_limit_sessions();
     test_system_budget();
-    CHECK(run_bounded("custom chooser names the key being written",
+    CHECK(run_bounded("a chooser names the key being written",
                       chooser_names_rewritten_key, 60));
     return check_done();
 }

@@ -132,7 +132,7 @@ static bool keys_are(session_t *s, const char *list)
         CHECK_EQ_U(st_.allocated, (s)->store.arena.bytes); \
     } while (0)
 
-/* --- a chooser for the custom strategy ----------------------------------- */
+/* --- a chooser for the chooser strategy ---------------------------------- */
 
 enum pick_mode {
     PICK_PREFIX, /* first key starting with `want`, else the longest key */
@@ -535,16 +535,16 @@ static void test_size(void)
     engine_destroy(e);
 }
 
-/* --- custom -------------------------------------------------------------- */
+/* --- chooser ------------------------------------------------------------- */
 
-static void test_custom_pick(void)
+static void test_chooser_pick(void)
 {
     clock_ms = 60000;
     chooser_state_t st = {.mode = PICK_PREFIX, .want = "victim:"};
     engine_t *e = new_engine((engine_config_t){
         .seed = 7, .strategy = EVICT_CHOOSER, .sample_size = 8,
         .chooser = chooser, .chooser_ud = &st});
-    session_t *s = open_session(e, "custom");
+    session_t *s = open_session(e, "chooser");
     st.session = s;
     session_set_limits(s, (session_limits_t){.entries = 5});
 
@@ -570,7 +570,7 @@ static void test_custom_pick(void)
     engine_destroy(e);
 }
 
-static void test_custom_fields(void)
+static void test_chooser_fields(void)
 {
     /* Not a multiple of the tick: ticks count from the session's start. */
     clock_ms = 1003;
@@ -624,7 +624,7 @@ static void test_custom_fields(void)
     engine_destroy(e);
 }
 
-static void test_custom_errors(void)
+static void test_chooser_errors(void)
 {
     clock_ms = 70000;
     chooser_state_t st = {.mode = PICK_FIXED, .ret = -1};
@@ -701,7 +701,7 @@ static void sample_run(uint64_t seed, chooser_state_t *st)
     engine_destroy(e);
 }
 
-static void test_custom_sampling(void)
+static void test_chooser_sampling(void)
 {
     static chooser_state_t r1, r2, r3;
     sample_run(11, &r1);
@@ -769,7 +769,7 @@ static void test_custom_sampling(void)
 }
 
 /* The entry a write replaces is out of eviction's reach while the write
- * makes room (session.c, store). With a custom chooser it must not be
+ * makes room (session.c, store). With a chooser it must not be
  * offered either: evicting it would free the entry store() goes on to copy
  * and free. The chooser refuses to pick it and counts the offer. */
 static void rewrite_scenario(bool with_ttl)
@@ -980,12 +980,12 @@ int main(void)
     test_lfu_saturation();
     test_ttl();
     test_size();
-    test_custom_pick();
-    test_custom_fields();
-    test_custom_errors();
-    test_custom_sampling();
-    isolated(rewrite_scenario, false, "custom rewrite");
-    isolated(rewrite_scenario, true, "custom rewrite with ttl");
+    test_chooser_pick();
+    test_chooser_fields();
+    test_chooser_errors();
+    test_chooser_sampling();
+    isolated(rewrite_scenario, false, "chooser rewrite");
+    isolated(rewrite_scenario, true, "chooser rewrite with ttl");
     test_switching();
     test_sequence_renumbering();
     test_sieve();

@@ -169,8 +169,8 @@ int main(int argc, char **argv)
     bench_sample(path, 1000);
     bench_sample(path, 4000);
     double lru = evicting_set_ns("policies/lru.lua");
-    double lua = evicting_set_ns("policies/custom.lua");
-    printf("evicting SET: lru %.0f ns, Lua chooser (policies/custom.lua, 5 candidates) "
+    double lua = evicting_set_ns("policies/chooser.lua");
+    printf("evicting SET: lru %.0f ns, Lua chooser (policies/chooser.lua, 5 candidates) "
            "%.0f ns: %.0f ns per eviction for the chooser (%.1fx)\n", lru, lua, lua - lru,
            lua / lru);
     return 0;

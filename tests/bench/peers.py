@@ -16,7 +16,7 @@ its own temporary directory, and is stopped on exit. Sections:
                   exact session bytes per key beside it.
   3. Eviction     CPU per SET while a full session (10,000 entries) evicts,
                   for each built-in strategy and the Lua chooser of
-                  policies/custom.lua, against the same load with no eviction.
+                  policies/chooser.lua, against the same load with no eviction.
   4. Policy host  POLICY RELOAD round trips and what a concurrent client sees
                   meanwhile (redis: FUNCTION LOAD REPLACE), bench_policy's
                   in-process figures, session create+drop over the wire.
@@ -653,11 +653,11 @@ EVICTION_SET = ["-t", "set"]
 
 
 def pressure_policies(work):
-    """name -> policy file: each built-in strategy, and custom.lua's chooser."""
-    custom = (REPO / "policies/custom.lua").read_text()
-    chooser = re.search(r"^\s*eviction = (function.*?^\s*end),$", custom, re.S | re.M)
+    """name -> policy file: each built-in strategy, and chooser.lua's chooser."""
+    source = (REPO / "policies/chooser.lua").read_text()
+    chooser = re.search(r"^\s*eviction = (function.*?^\s*end),$", source, re.S | re.M)
     if not chooser:
-        raise RuntimeError("policies/custom.lua: no `eviction = function ... end,` found")
+        raise RuntimeError("policies/chooser.lua: no `eviction = function ... end,` found")
     evictions = {name: f'"{name}"' for name in STRATEGIES}
     evictions["lua-chooser"] = chooser.group(1)
     paths = {}

@@ -1,9 +1,9 @@
--- Custom eviction: a Lua chooser. When a session is full the engine samples
+-- A chooser: eviction decided in Lua. When a session is full the engine samples
 -- a few entries at random and asks this function which one goes. Here: the
 -- entry with the lowest hits per byte, so large, rarely read values go
 -- first. Return the chosen candidate (or its key).
 return {
-  name = "custom",
+  name = "chooser",
   limits = { bytes = "16MB", entries = 1000 },
   eviction = function(candidates)
     local victim, worst
