@@ -72,7 +72,8 @@ static const command_t *command_lookup(const char *name, size_t len)
     }
 }
 
-void dispatch_command(conn_t *c, size_t argc, char **argv, const size_t *lens)
+/* Runs one command; argv[i] holds lens[i] bytes (not NUL-terminated). */
+static void dispatch_command(conn_t *c, size_t argc, char **argv, const size_t *lens)
 {
     /* With a password, only AUTH, HELLO and QUIT until authenticated. */
     if (!c->authed && !arg_is(argv[0], lens[0], "AUTH") &&

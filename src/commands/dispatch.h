@@ -16,7 +16,4 @@
  * sets c->closing. Inline commands are unquoted in place. */
 size_t dispatch_input(conn_t *c, char *buf, size_t len);
 
-/* Runs one command; argv[i] holds lens[i] bytes (not NUL-terminated). */
-void dispatch_command(conn_t *c, size_t argc, char **argv, const size_t *lens);
-
 #endif

@@ -15,7 +15,8 @@ static ssize_t channel_index(const conn_t *c, const char *channel, size_t len)
     return -1;
 }
 
-int pubsub_subscribe(conn_t *c, const char *channel, size_t len)
+/* Subscribes c: 1, 0 if it already was, -1 when out of memory. */
+static int subscribe(conn_t *c, const char *channel, size_t len)
 {
     if (channel_index(c, channel, len) >= 0)
         return 0;
@@ -59,7 +60,8 @@ static void drop_channel(conn_t *c, size_t i)
     c->channels = NULL;
 }
 
-int pubsub_unsubscribe(conn_t *c, const char *channel, size_t len)
+/* Unsubscribes c: 1, or 0 if it was not subscribed. */
+static int unsubscribe(conn_t *c, const char *channel, size_t len)
 {
     ssize_t i = channel_index(c, channel, len);
     if (i < 0)
@@ -116,7 +118,7 @@ static void subscription_reply(conn_t *c, const char *kind, const char *ch, size
 static void cmd_subscribe(conn_t *c, size_t argc, char **argv, const size_t *lens)
 {
     for (size_t i = 1; i < argc; i++) {
-        if (pubsub_subscribe(c, argv[i], lens[i]) < 0) {
+        if (subscribe(c, argv[i], lens[i]) < 0) {
             resp_error(&c->out, "ERR out of memory");
             return;
         }
@@ -140,7 +142,7 @@ static void cmd_unsubscribe(conn_t *c, size_t argc, char **argv, const size_t *l
         return;
     }
     for (size_t i = 1; i < argc; i++) {
-        pubsub_unsubscribe(c, argv[i], lens[i]);
+        unsubscribe(c, argv[i], lens[i]);
         subscription_reply(c, "unsubscribe", argv[i], lens[i]);
     }
 }

@@ -12,12 +12,6 @@
 
 #define PUBSUB_ALERTS_CHANNEL "policyd:alerts"
 
-/* Subscribes c: 1, 0 if it already was, -1 when out of memory. */
-int pubsub_subscribe(conn_t *c, const char *channel, size_t len);
-
-/* Unsubscribes c: 1, or 0 if it was not subscribed. */
-int pubsub_unsubscribe(conn_t *c, const char *channel, size_t len);
-
 /* Ends every subscription of c (a connection that closes). */
 void pubsub_unsubscribe_all(conn_t *c);
 

@@ -13,7 +13,9 @@
 
 /* --- limits and the chooser, for the engine's sessions ------------------ */
 
-void policy_hook_failed(policy_t *p, const char *what)
+/* Counts a failed call into the policy and keeps its message (the error at
+ * the top of the stack) as last_error; clears the stack. */
+static void hook_failed(policy_t *p, const char *what)
 {
     p->info.hook_errors++;
     const char *msg = lua_tostring(p->sb.L, -1);
@@ -71,7 +73,7 @@ int policy_choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n)
     lua_remove(L, -2);
     lua_pushvalue(L, -2);
     if (sandbox_call(&p->sb, 1, 1) != LUA_OK) {
-        policy_hook_failed(p, "eviction");
+        hook_failed(p, "eviction");
         return -1;
     }
     int pick = -1;
@@ -91,7 +93,7 @@ int policy_choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n)
     if (pick < 0) {
         lua_pushfstring(L, "the chooser returned %s, not one of the candidates or its key",
                         luaL_typename(L, -1));
-        policy_hook_failed(p, "eviction");
+        hook_failed(p, "eviction");
         return -1;
     }
     lua_pop(L, 2);
@@ -336,14 +338,14 @@ int policy_on_sample(policy_t *p, const policy_snapshot_t *snap,
         return 1;
     if (!push_snapshot_protected(L, snap)) {
         snprintf(err, errlen, "on_sample: %s", lua_tostring(L, -1));
-        policy_hook_failed(p, "on_sample");
+        hook_failed(p, "on_sample");
         return -1;
     }
     size_t before = out->len;
     if (call_with_act(p, 1, 0, out) != 0) {
         actions_truncate(out, before);
         snprintf(err, errlen, "on_sample: %s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
-        policy_hook_failed(p, "on_sample");
+        hook_failed(p, "on_sample");
         return -1;
     }
     lua_settop(L, 0);
@@ -361,7 +363,7 @@ int policy_on_session_open(policy_t *p, const char *name, size_t len,
     lua_pushlstring(L, name, len);
     if (!push_snapshot_protected(L, snap)) {
         snprintf(err, errlen, "on_session_open: %s", lua_tostring(L, -1));
-        policy_hook_failed(p, "on_session_open");
+        hook_failed(p, "on_session_open");
         return -1;
     }
     size_t before = out->len;
@@ -369,7 +371,7 @@ int policy_on_session_open(policy_t *p, const char *name, size_t len,
         actions_truncate(out, before);
         snprintf(err, errlen, "on_session_open: %s",
                  lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
-        policy_hook_failed(p, "on_session_open");
+        hook_failed(p, "on_session_open");
         return -1;
     }
     /* stack: result, reason */
@@ -395,7 +397,7 @@ int policy_on_session_open(policy_t *p, const char *name, size_t len,
             actions_truncate(out, before);
             snprintf(err, errlen, "on_session_open: %s",
                      lua_tostring(L, -1) ? lua_tostring(L, -1) : "invalid limits");
-            policy_hook_failed(p, "on_session_open");
+            hook_failed(p, "on_session_open");
             return -1;
         }
     }

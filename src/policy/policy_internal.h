@@ -31,8 +31,4 @@ void policy_read_limits(lua_State *L, session_limits_t *out, int *strategy);
  * (nothing pushed) when the policy has none. */
 bool policy_push_hook(policy_t *p, const char *name);
 
-/* marshal.c: counts a failed call into the policy and keeps its message
- * (the error at the top of the stack) as last_error; clears the stack. */
-void policy_hook_failed(policy_t *p, const char *what);
-
 #endif

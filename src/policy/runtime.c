@@ -79,7 +79,6 @@ void runtime_destroy(runtime_t *rt)
 
 alerts_t *runtime_alerts(runtime_t *rt) { return rt->alerts; }
 policy_t *runtime_policy(runtime_t *rt) { return rt->policy; }
-bool runtime_degraded(const runtime_t *rt) { return rt->degraded; }
 const policy_actions_t *runtime_actions(const runtime_t *rt) { return &rt->log; }
 int64_t runtime_next_sample(const runtime_t *rt) { return rt->next_sample; }
 const char *runtime_refusal(const runtime_t *rt) { return rt->refusal; }

@@ -74,7 +74,6 @@ const char *runtime_refusal(const runtime_t *rt);
 
 alerts_t *runtime_alerts(runtime_t *rt);
 policy_t *runtime_policy(runtime_t *rt);
-bool runtime_degraded(const runtime_t *rt);
 
 /* Every action applied so far, oldest first (the last RUNTIME_ACTION_LOG). */
 #define RUNTIME_ACTION_LOG 4096

@@ -128,8 +128,4 @@ int evict_resize(evict_t *v, store_t *st, uint64_t entry_limit);
  * or -1 (out of memory; the old strategy is kept). */
 int evict_set_kind(evict_t *v, store_t *st, evict_kind kind);
 
-/* Samples up to n distinct entries uniformly at random into c; returns how
- * many (all of them when the session holds n or fewer). */
-size_t evict_sample(const evict_t *v, store_t *st, evict_candidate_t *c, size_t n);
-
 #endif

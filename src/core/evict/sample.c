@@ -27,7 +27,9 @@ static void candidate_fill(const store_t *st, uint32_t id, evict_candidate_t *c)
     c->id = id;
 }
 
-size_t evict_sample(const evict_t *v, store_t *st, evict_candidate_t *c, size_t n)
+/* Samples up to n distinct entries uniformly at random into c; returns how
+ * many (all of them when the session holds n or fewer). */
+static size_t sample(const evict_t *v, store_t *st, evict_candidate_t *c, size_t n)
 {
     size_t got = 0;
     if (st->index.used <= n) {
@@ -62,7 +64,7 @@ uint32_t sample_choose(evict_t *v, store_t *st, struct session *owner)
         return v->head;
     evict_candidate_t c[SAMPLE_MAX];
     size_t want = v->sample_size < SAMPLE_MAX ? v->sample_size : SAMPLE_MAX;
-    size_t n = evict_sample(v, st, c, want ? want : 1);
+    size_t n = sample(v, st, c, want ? want : 1);
     if (n == 0)
         return v->head;
     int pick = env->chooser(env->chooser_ud, owner, c, n);
