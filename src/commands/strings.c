@@ -204,9 +204,12 @@ static void cmd_strlen(conn_t *c, size_t argc, char **argv, const size_t *lens)
     resp_integer(&c->out, s ? (long long)session_strlen(s, argv[1], lens[1]) : 0);
 }
 
-/* MSET k v [k v ...]: all or nothing across sessions. Every session is
- * opened (admission) and every pair checked before the first write, so a
- * refusal (denied, too big, no session) changes no key. */
+/* MSET k v [k v ...]. Every session is opened (admission) and every pair
+ * checked before the first write, so a refusal found by the checks
+ * (denied, too big, no session) changes no key. The checks reserve nothing:
+ * a write can still fail after them (out of memory, a system budget that
+ * cannot make room, a session an earlier pair's eviction dropped), and the
+ * pairs before it stay written. */
 static void cmd_mset(conn_t *c, size_t argc, char **argv, const size_t *lens)
 {
     if (argc % 2 == 0) {
@@ -228,7 +231,7 @@ static void cmd_mset(conn_t *c, size_t argc, char **argv, const size_t *lens)
         pd_status st = s ? session_set(s, argv[i], lens[i], argv[i + 1], lens[i + 1], 0, 0,
                                        NULL, NULL)
                          : PD_NOSESSION;
-        if (st != PD_OK) { /* only memory can fail here, after the checks */
+        if (st != PD_OK) {
             reply_status_error(c, st);
             return;
         }
