@@ -208,8 +208,8 @@ static void cmd_strlen(conn_t *c, size_t argc, char **argv, const size_t *lens)
  * checked before the first write, so a refusal found by the checks
  * (denied, too big, no session) changes no key. The checks reserve nothing:
  * a write can still fail after them (out of memory, a system budget that
- * cannot make room, a session an earlier pair's eviction dropped), and the
- * pairs before it stay written. */
+ * cannot make room, a session the admission of a later one dropped), and
+ * the pairs before it stay written. */
 static void cmd_mset(conn_t *c, size_t argc, char **argv, const size_t *lens)
 {
     if (argc % 2 == 0) {
