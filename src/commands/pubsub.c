@@ -74,6 +74,8 @@ void pubsub_unsubscribe_all(conn_t *c)
 {
     while (c->nchannels > 0)
         drop_channel(c, 0);
+    free(c->channels); /* grown for a subscription that then ran out of memory */
+    c->channels = NULL;
 }
 
 /* A message or a (un)subscription: a 3-element array, a push in RESP3. */

@@ -1,11 +1,13 @@
 /* session: data operations with exact budgets. See session.h.
  *
  * Every write goes through write_entry(): it plans the bytes the write will
- * add (budget.h), checks that the write could fit an empty session at all,
- * takes the entry being rewritten out of eviction's reach, evicts until the
- * plan fits the session and the system, reserves what could still fail, and
- * only then changes the entry. So a refused write changes nothing, and a
- * write that returns leaves every budget met. */
+ * add (budget.h) and is refused at once, changing nothing, if it could not
+ * fit even an otherwise empty session; then it takes the entry being
+ * rewritten out of eviction's reach, evicts until the plan fits the session
+ * and the system, reserves what could still fail, and only then changes the
+ * entry. A write that returns leaves every budget met; one refused after
+ * evicting (the system could not make room, jemalloc refused) keeps its
+ * old value, but not what was evicted for it. */
 #include "core/session.h"
 
 #include <stdio.h>
