@@ -238,18 +238,18 @@ static int l_engine_policy(lua_State *L)
         return 1;
     }
     push_policy_info(L, runtime_policy(le->runtime));
-    runtime_info_t hi;
-    runtime_get_info(le->runtime, &hi);
-    lua_pushstring(L, hi.path);
+    runtime_info_t info;
+    runtime_get_info(le->runtime, &info);
+    lua_pushstring(L, info.path);
     lua_setfield(L, -2, "path");
-    lua_pushstring(L, hi.sha256);
+    lua_pushstring(L, info.sha256);
     lua_setfield(L, -2, "sha256");
-    set_int(L, "loaded_at", hi.loaded_at);
-    set_int(L, "reloads", (lua_Integer)hi.reloads);
-    set_int(L, "reload_failures", (lua_Integer)hi.reload_failures);
-    lua_pushstring(L, hi.last_error);
+    set_int(L, "loaded_at", info.loaded_at);
+    set_int(L, "reloads", (lua_Integer)info.reloads);
+    set_int(L, "reload_failures", (lua_Integer)info.reload_failures);
+    lua_pushstring(L, info.last_error);
     lua_setfield(L, -2, "last_error");
-    lua_pushboolean(L, hi.degraded);
+    lua_pushboolean(L, info.degraded);
     lua_setfield(L, -2, "degraded");
     return 1;
 }

@@ -161,8 +161,8 @@ static void cmd_info(conn_t *c, size_t argc, char **argv, const size_t *lens)
         expired += s->counters.expirations;
         expires += s->store.expiry.len;
     }
-    runtime_info_t hi;
-    runtime_get_info(c->svc->runtime, &hi);
+    runtime_info_t info;
+    runtime_get_info(c->svc->runtime, &info);
     resp_buf_t b = {0};
     char line[512];
     bool all = argc < 2;
@@ -191,10 +191,10 @@ static void cmd_info(conn_t *c, size_t argc, char **argv, const size_t *lens)
         LINE("# Keyspace\r\ndb0:keys=%llu,expires=%llu,avg_ttl=0\r\n\r\n",
              (unsigned long long)st.entries, (unsigned long long)expires);
     if (SECTION("policy")) {
-        LINE("# Policy\r\npolicy_path:%s\r\npolicy_sha256:%s\r\npolicy_reloads:%llu\r\n", hi.path,
-             hi.sha256, (unsigned long long)hi.reloads);
+        LINE("# Policy\r\npolicy_path:%s\r\npolicy_sha256:%s\r\npolicy_reloads:%llu\r\n", info.path,
+             info.sha256, (unsigned long long)info.reloads);
         LINE("policy_reload_failures:%llu\r\npolicy_hook_errors:%llu\r\npolicy_degraded:%d\r\n\r\n",
-             (unsigned long long)hi.reload_failures, (unsigned long long)hi.hook_errors, hi.degraded);
+             (unsigned long long)info.reload_failures, (unsigned long long)info.hook_errors, info.degraded);
     }
     if (SECTION("sessions"))
         LINE("# Sessions\r\nsessions:%u\r\nlimit_sessions:%u\r\n\r\n", st.sessions, st.limit_sessions);
