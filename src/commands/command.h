@@ -45,10 +45,19 @@ void reply_status_error(conn_t *c, pd_status st);
 void reply_field_int(conn_t *c, const char *name, long long v);
 void reply_field_str(conn_t *c, const char *name, const char *v, size_t len);
 
-/* expire.c: whether an argument is an expiry option (EX PX EXAT PXAT), and
- * the option's value as an absolute time on the engine's clock (at least 1:
- * a time already past still expires). On a bad value it answers Redis's
- * error, naming `cmd`, and returns false. */
+/* expire.c: an expiry argument v as an absolute time on the engine's
+ * clock, with Redis's rules. `how`: EXPIRE_SECONDS (else milliseconds),
+ * EXPIRE_UNIX (an absolute Unix time, else from now), EXPIRE_POSITIVE (SET,
+ * GETEX, SETEX: v <= 0 is an error, and a time already past comes back as
+ * at least 1, still an expiry). Seconds past the range of milliseconds, and
+ * a relative time past the clock's range, are errors; an absolute time
+ * saturates. On an error it answers "invalid expire time in '<cmd>'
+ * command" and returns false. */
+enum { EXPIRE_SECONDS = 1, EXPIRE_UNIX = 2, EXPIRE_POSITIVE = 4 };
+bool expire_time(conn_t *c, long long v, int how, const char *cmd, int64_t *at);
+
+/* Whether an argument is an expiry option (EX PX EXAT PXAT), and the
+ * option's time through expire_time. */
 bool expire_is_option(const char *a, size_t n);
 bool expire_parse_option(conn_t *c, const char *unit, size_t ulen, const char *arg,
                          size_t alen, const char *cmd, int64_t *at);

@@ -1,6 +1,7 @@
-/* expire: EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL PERSIST, and the
- * expiry options SET and GETEX share (EX PX EXAT PXAT). Expiry times are
- * absolute on the engine's clock; Unix times are converted on the way in. */
+/* expire: EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL PERSIST, and the one
+ * conversion of an expiry argument every command uses (SET's and GETEX's
+ * EX PX EXAT PXAT, SETEX, PSETEX). Expiry times are absolute on the
+ * engine's clock; Unix times are converted on the way in. */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -13,6 +14,39 @@ bool expire_is_option(const char *a, size_t n)
            arg_is(a, n, "PXAT");
 }
 
+bool expire_time(conn_t *c, long long v, int how, const char *cmd, int64_t *at)
+{
+    int64_t now = engine_now(c->svc->engine);
+    int64_t ms = v;
+    if ((how & EXPIRE_POSITIVE) && v <= 0)
+        goto invalid;
+    if (how & EXPIRE_SECONDS) {
+        if (v > INT64_MAX / 1000 || v < INT64_MIN / 1000)
+            goto invalid;
+        ms = v * 1000;
+    }
+    if (how & EXPIRE_UNIX) {
+        /* From Unix time to the engine's clock, saturating: a time before
+         * the engine's range has passed, one after it never comes. */
+        int64_t ahead;
+        if (__builtin_sub_overflow(ms, time_unix_ms(), &ahead))
+            ahead = INT64_MIN;
+        if (__builtin_add_overflow(now, ahead, at))
+            *at = ahead < 0 ? INT64_MIN : INT64_MAX;
+    } else if (__builtin_add_overflow(now, ms, at)) {
+        goto invalid;
+    }
+    if ((how & EXPIRE_POSITIVE) && *at < 1)
+        *at = 1; /* already past, but 0 would mean no expiry at all */
+    return true;
+invalid: {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "ERR invalid expire time in '%s' command", cmd);
+        resp_error(&c->out, msg);
+        return false;
+    }
+}
+
 bool expire_parse_option(conn_t *c, const char *unit, size_t ulen, const char *arg,
                          size_t alen, const char *cmd, int64_t *at)
 {
@@ -21,24 +55,12 @@ bool expire_parse_option(conn_t *c, const char *unit, size_t ulen, const char *a
         resp_error(&c->out, "ERR value is not an integer or out of range");
         return false;
     }
-    bool secs = arg_is(unit, ulen, "EX") || arg_is(unit, ulen, "EXAT");
-    bool abs = arg_is(unit, ulen, "EXAT") || arg_is(unit, ulen, "PXAT");
-    int64_t now = engine_now(c->svc->engine);
-    int64_t ms = secs && v > 0 && v <= INT64_MAX / 1000 ? v * 1000 : v;
-    char msg[64];
-    snprintf(msg, sizeof(msg), "ERR invalid expire time in '%s' command", cmd);
-    if (v <= 0 || (secs && v > INT64_MAX / 1000)) {
-        resp_error(&c->out, msg);
-        return false;
-    }
-    if (abs) /* Unix times; the engine's clock is its own */
-        ms -= time_unix_ms();
-    if (ms > INT64_MAX - now) {
-        resp_error(&c->out, msg);
-        return false;
-    }
-    *at = now + ms > 0 ? now + ms : 1;
-    return true;
+    int how = EXPIRE_POSITIVE;
+    if (arg_is(unit, ulen, "EX") || arg_is(unit, ulen, "EXAT"))
+        how |= EXPIRE_SECONDS;
+    if (arg_is(unit, ulen, "EXAT") || arg_is(unit, ulen, "PXAT"))
+        how |= EXPIRE_UNIX;
+    return expire_time(c, v, how, cmd, at);
 }
 
 static void cmd_ttl(conn_t *c, size_t argc, char **argv, const size_t *lens)
@@ -63,22 +85,17 @@ static void cmd_expire(conn_t *c, size_t argc, char **argv, const size_t *lens)
         resp_error(&c->out, "ERR value is not an integer or out of range");
         return;
     }
-    bool secs = arg_is(argv[0], lens[0], "EXPIRE") || arg_is(argv[0], lens[0], "EXPIREAT");
-    bool abs = arg_is(argv[0], lens[0], "EXPIREAT") || arg_is(argv[0], lens[0], "PEXPIREAT");
-    int64_t now = engine_now(c->svc->engine);
-    if (secs && (v > INT64_MAX / 1000 || v < INT64_MIN / 1000)) {
-        resp_error(&c->out, "ERR invalid expire time in 'expire' command");
+    int how = 0;
+    if (arg_is(argv[0], lens[0], "EXPIRE") || arg_is(argv[0], lens[0], "EXPIREAT"))
+        how |= EXPIRE_SECONDS;
+    if (arg_is(argv[0], lens[0], "EXPIREAT") || arg_is(argv[0], lens[0], "PEXPIREAT"))
+        how |= EXPIRE_UNIX;
+    static const char *const names[] = {"pexpire", "expire", "pexpireat", "expireat"};
+    int64_t at;
+    if (!expire_time(c, v, how, names[how], &at))
         return;
-    }
-    int64_t ms = secs ? v * 1000 : v;
-    if (abs)
-        ms -= time_unix_ms();
-    if (ms > INT64_MAX - now) {
-        resp_error(&c->out, "ERR invalid expire time in 'expire' command");
-        return;
-    }
     session_t *s = read_session(c, argv[1], lens[1]);
-    pd_status st = s ? session_expire_at(s, argv[1], lens[1], now + ms) : PD_NOTFOUND;
+    pd_status st = s ? session_expire_at(s, argv[1], lens[1], at) : PD_NOTFOUND;
     if (st == PD_OK || st == PD_NOTFOUND)
         resp_integer(&c->out, st == PD_OK);
     else

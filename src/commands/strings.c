@@ -129,14 +129,11 @@ static void cmd_setex(conn_t *c, size_t argc, char **argv, const size_t *lens)
         resp_error(&c->out, "ERR value is not an integer or out of range");
         return;
     }
-    int64_t now = engine_now(c->svc->engine);
-    if (v <= 0 || (!ms && v > INT64_MAX / 1000) || (ms ? v : v * 1000) > INT64_MAX - now) {
-        char msg[64];
-        snprintf(msg, sizeof(msg), "ERR invalid expire time in '%s' command", ms ? "psetex" : "setex");
-        resp_error(&c->out, msg);
+    int64_t at;
+    if (!expire_time(c, v, EXPIRE_POSITIVE | (ms ? 0 : EXPIRE_SECONDS), ms ? "psetex" : "setex",
+                     &at))
         return;
-    }
-    write_value(c, argv[1], lens[1], argv[3], lens[3], 0, now + (ms ? v : v * 1000), false, false);
+    write_value(c, argv[1], lens[1], argv[3], lens[3], 0, at, false, false);
 }
 
 static void cmd_getdel(conn_t *c, size_t argc, char **argv, const size_t *lens)

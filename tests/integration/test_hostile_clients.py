@@ -1,0 +1,71 @@
+"""Hostile clients (issue 10): each test is named for the finding it guards
+against and tries what broke the daemon before its fix. After each, the
+daemon still answers a well-behaved client."""
+import socket
+
+import pytest
+import redis
+
+INT64_MIN = -9223372036854775808
+INT64_MAX = 9223372036854775807
+
+
+def test_finding_1_unsubscribe_all_with_a_long_channel_name(r, daemon):
+    """UNSUBSCRIBE with no argument once copied each name into 512 bytes and
+    looped forever on a longer one."""
+    name = b"c" * 600
+    with socket.create_connection(("127.0.0.1", daemon), timeout=10) as s:
+        s.sendall(b"SUBSCRIBE " + name + b"\r\nUNSUBSCRIBE\r\n")
+        want = (b"*3\r\n$9\r\nsubscribe\r\n$600\r\n" + name + b"\r\n:1\r\n"
+                b"*3\r\n$11\r\nunsubscribe\r\n$600\r\n" + name + b"\r\n:0\r\n")
+        got = b""
+        while len(got) < len(want):
+            chunk = s.recv(65536)
+            assert chunk, got
+            got += chunk
+        assert got == want
+    assert r.ping() is True
+
+
+def test_finding_7_expiry_arguments_at_the_ends_of_int64(r):
+    """PEXPIREAT k INT64_MIN was a signed overflow (the sanitizer build
+    aborted); as in Redis, a time that far in the past deletes the key."""
+    r.set("k", "v")
+    assert r.execute_command("PEXPIREAT", "k", INT64_MIN) == 1
+    assert r.get("k") is None
+    r.set("k", "v")
+    assert r.execute_command("EXPIREAT", "k", -(INT64_MAX // 1000)) == 1
+    assert r.get("k") is None
+
+    # Past the range of milliseconds, or of the clock from now: an error
+    # naming the command, and the key untouched.
+    r.set("k", "v")
+    for cmd, arg in [("EXPIRE", INT64_MIN), ("EXPIRE", INT64_MAX), ("EXPIREAT", INT64_MAX),
+                     ("PEXPIRE", INT64_MAX)]:
+        with pytest.raises(redis.ResponseError,
+                           match=f"invalid expire time in '{cmd.lower()}' command"):
+            r.execute_command(cmd, "k", arg)
+    assert r.get("k") == "v" and r.ttl("k") == -1
+
+    # An absolute time far in the future is kept, as Redis keeps it.
+    assert r.execute_command("PEXPIREAT", "k", INT64_MAX) == 1
+    assert r.pttl("k") > 10**15
+
+    # SET, SETEX, PSETEX, GETEX: 0 and below are errors, and so is a
+    # relative time past the clock's range.
+    for args, cmd in [(("SET", "k", "v", "PX", INT64_MAX), "set"),
+                      (("SET", "k", "v", "EX", INT64_MAX), "set"),
+                      (("SET", "k", "v", "EXAT", INT64_MIN), "set"),
+                      (("SET", "k", "v", "PXAT", 0), "set"),
+                      (("SETEX", "k", INT64_MAX, "v"), "setex"),
+                      (("PSETEX", "k", INT64_MIN, "v"), "psetex"),
+                      (("GETEX", "k", "PX", INT64_MAX), "getex"),
+                      (("GETEX", "k", "PXAT", INT64_MIN), "getex")]:
+        with pytest.raises(redis.ResponseError, match=f"invalid expire time in '{cmd}' command"):
+            r.execute_command(*args)
+    assert r.get("k") == "v"
+    assert r.execute_command("SET", "k", "w", "PXAT", INT64_MAX) is True
+    assert r.pttl("k") > 10**15
+    assert r.execute_command("SET", "k", "x", "PXAT", 1) is True  # long past: gone at once
+    assert r.get("k") is None
+    assert r.ping() is True
