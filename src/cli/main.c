@@ -16,6 +16,7 @@
 #include "cli/lua_interp.h"
 #include "cli/replay.h"
 #include "util/log.h"
+#include "util/number.h"
 
 #define POLICYD_VERSION "0.1.0"
 
@@ -35,6 +36,17 @@ static void usage(FILE *out)
             "Reload the policy with SIGHUP; stop with SIGTERM or SIGINT.\n");
 }
 
+/* A bad command line: what is wrong, naming the argument, then the usage. */
+static int bad(const char *flag, const char *value, const char *why)
+{
+    if (value)
+        fprintf(stderr, "policyd: %s '%s': %s\n", flag, value, why);
+    else
+        fprintf(stderr, "policyd: %s: %s\n", flag, why);
+    usage(stderr);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     char *name = strrchr(argv[0], '/');
@@ -47,34 +59,6 @@ int main(int argc, char **argv)
         return check_policy(argv[2]);
     if (argc >= 2 && strcmp(argv[1], "replay") == 0)
         return replay_main(argc - 2, argv + 2);
-    daemon_config_t cfg = {0};
-    server_config_t *scfg = &cfg.server;
-    bool log_json = false;
-    log_level log_min = LOG_INFO;
-    int i = 1;
-    for (; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--policy") == 0)
-            cfg.policy_path = argv[i + 1];
-        else if (strcmp(argv[i], "--port") == 0)
-            scfg->port = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--bind") == 0)
-            scfg->bind = argv[i + 1];
-        else if (strcmp(argv[i], "--requirepass") == 0)
-            cfg.requirepass = argv[i + 1];
-        else if (strcmp(argv[i], "--unixsocket") == 0)
-            scfg->unixsocket = argv[i + 1];
-        else if (strcmp(argv[i], "--log-format") == 0 &&
-                 (strcmp(argv[i + 1], "json") == 0 || strcmp(argv[i + 1], "logfmt") == 0))
-            log_json = strcmp(argv[i + 1], "json") == 0;
-        else if (strcmp(argv[i], "--log-level") == 0 && log_level_parse(argv[i + 1]) >= 0)
-            log_min = (log_level)log_level_parse(argv[i + 1]);
-        else
-            break;
-    }
-    if (cfg.policy_path && i == argc && scfg->port >= 0 && scfg->port < 65536) {
-        log_configure(log_json, log_min);
-        return daemon_run(&cfg);
-    }
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("policyd %s\n", POLICYD_VERSION);
         return 0;
@@ -83,6 +67,47 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    usage(stderr);
-    return 2;
+    if (argc == 1) {
+        usage(stderr);
+        return 2;
+    }
+    daemon_config_t cfg = {0};
+    server_config_t *scfg = &cfg.server;
+    bool log_json = false;
+    log_level log_min = LOG_INFO;
+    for (int i = 1; i < argc; i += 2) {
+        const char *flag = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strncmp(flag, "--", 2) != 0)
+            return bad(flag, NULL, "not an option (options start with --)");
+        if (!v)
+            return bad(flag, NULL, "needs a value");
+        if (strcmp(flag, "--policy") == 0) {
+            cfg.policy_path = v;
+        } else if (strcmp(flag, "--port") == 0) {
+            uint64_t port;
+            if (!number_u64(v, strlen(v), &port) || port < 1 || port > 65535)
+                return bad(flag, v, "not a port from 1 to 65535");
+            scfg->port = (int)port;
+        } else if (strcmp(flag, "--bind") == 0) {
+            scfg->bind = v;
+        } else if (strcmp(flag, "--requirepass") == 0) {
+            cfg.requirepass = v;
+        } else if (strcmp(flag, "--unixsocket") == 0) {
+            scfg->unixsocket = v;
+        } else if (strcmp(flag, "--log-format") == 0) {
+            if (strcmp(v, "json") != 0 && strcmp(v, "logfmt") != 0)
+                return bad(flag, v, "not logfmt or json");
+            log_json = strcmp(v, "json") == 0;
+        } else if (strcmp(flag, "--log-level") == 0) {
+            if (log_level_parse(v) < 0)
+                return bad(flag, v, "not debug, info, warn or error");
+            log_min = (log_level)log_level_parse(v);
+        } else {
+            return bad(flag, NULL, "unknown option");
+        }
+    }
+    if (!cfg.policy_path)
+        return bad("--policy", NULL, "is required to run the daemon");
+    log_configure(log_json, log_min);
+    return daemon_run(&cfg);
 }

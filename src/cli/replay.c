@@ -8,8 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/trace.h"
 #include "core/engine.h"
 #include "policy/runtime.h"
+#include "util/number.h"
 
 typedef struct replay_clock {
     int64_t now_ms;
@@ -27,29 +29,11 @@ static int usage(void)
     return 2;
 }
 
-/* "10MB", "512KB", "1048576" -> bytes (binary units, as policies). */
-static int parse_size(const char *s, uint64_t *out)
+/* A bad argument: says which and why, and the usage. */
+static int bad(const char *flag, const char *value, const char *why)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || v < 0)
-        return -1;
-    uint64_t mult = 1;
-    if (*end == 'K' || *end == 'k')
-        mult = 1ull << 10;
-    else if (*end == 'M' || *end == 'm')
-        mult = 1ull << 20;
-    else if (*end == 'G' || *end == 'g')
-        mult = 1ull << 30;
-    if (mult > 1)
-        end++;
-    if (*end == 'B' || *end == 'b')
-        end++;
-    if (*end)
-        return -1;
-    *out = (uint64_t)(v * (double)mult);
-    return 0;
+    fprintf(stderr, "policyd replay: %s '%s': %s\n", flag, value, why);
+    return usage();
 }
 
 static double seconds_since(const struct timespec *t0)
@@ -59,35 +43,79 @@ static double seconds_since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* The session the trace runs in, opened afresh if the policy dropped it,
+ * with the command line's limits and strategy over the policy's. */
+static session_t *replay_session(engine_t *e, uint64_t entries, uint64_t bytes, int kind)
+{
+    session_t *s = engine_find(e, "replay", 6);
+    if (s || engine_open(e, "replay", 6, &s) != PD_OK)
+        return s;
+    if (entries || bytes)
+        session_set_limits(s, (session_limits_t){.bytes = bytes, .entries = entries});
+    if (kind >= 0)
+        session_set_strategy(s, (evict_kind)kind);
+    return s;
+}
+
+/* Reads one line without its end into buf; 1, 0 at the end of the file,
+ * -1 when the line is longer than buf holds. */
+static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
+{
+    if (!fgets(buf, (int)cap, f))
+        return 0;
+    size_t n = strlen(buf);
+    if (n && buf[n - 1] == '\n')
+        n--;
+    else if (!feof(f))
+        return -1;
+    if (n && buf[n - 1] == '\r')
+        n--;
+    *len = n;
+    return 1;
+}
+
 int replay_main(int argc, char **argv)
 {
     const char *policy = NULL, *trace = NULL, *strategy = NULL;
     uint64_t entries = 0, bytes = 0;
     int csv = 0;
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc)
-            policy = argv[++i];
-        else if (strcmp(argv[i], "--entries") == 0 && i + 1 < argc)
-            entries = strtoull(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--bytes") == 0 && i + 1 < argc) {
-            if (parse_size(argv[++i], &bytes) != 0)
-                return usage();
-        } else if (strcmp(argv[i], "--strategy") == 0 && i + 1 < argc)
-            strategy = argv[++i];
-        else if (strcmp(argv[i], "--csv") == 0)
-            csv = 1;
-        else if (argv[i][0] != '-' && !trace)
-            trace = argv[i];
-        else
+        const char *flag = argv[i];
+        bool valued = strcmp(flag, "--policy") == 0 || strcmp(flag, "--entries") == 0 ||
+                      strcmp(flag, "--bytes") == 0 || strcmp(flag, "--strategy") == 0;
+        if (valued && i + 1 == argc) {
+            fprintf(stderr, "policyd replay: %s needs a value\n", flag);
             return usage();
+        }
+        if (strcmp(flag, "--policy") == 0) {
+            policy = argv[++i];
+        } else if (strcmp(flag, "--entries") == 0) {
+            const char *v = argv[++i];
+            if (!number_u64(v, strlen(v), &entries) || entries == 0 || entries > ENTRY_ID_MAX)
+                return bad(flag, v, "not a whole number of entries from 1 to 16777215");
+        } else if (strcmp(flag, "--bytes") == 0) {
+            const char *v = argv[++i];
+            if (!number_size(v, &bytes) || bytes == 0)
+                return bad(flag, v, "not a size of at least 1 byte (e.g. 1048576, 512KB, 10MB)");
+        } else if (strcmp(flag, "--strategy") == 0) {
+            strategy = argv[++i];
+        } else if (strcmp(flag, "--csv") == 0) {
+            csv = 1;
+        } else if (flag[0] != '-' && !trace) {
+            trace = flag;
+        } else {
+            return bad("argument", flag, flag[0] == '-' ? "unknown option" : "one trace only");
+        }
     }
-    if (!policy || !trace || (entries && bytes))
+    if (!policy || !trace)
         return usage();
-    int kind = -1;
-    if (strategy && (kind = evict_kind_parse(strategy, strlen(strategy))) < 0) {
-        fprintf(stderr, "policyd replay: unknown strategy '%s'\n", strategy);
-        return 2;
+    if (entries && bytes) {
+        fprintf(stderr, "policyd replay: --entries and --bytes: give one of them\n");
+        return usage();
     }
+    int kind = -1;
+    if (strategy && (kind = evict_kind_parse(strategy, strlen(strategy))) < 0)
+        return bad("--strategy", strategy, "no such strategy");
     FILE *f = fopen(trace, "r");
     if (!f) {
         fprintf(stderr, "policyd replay: cannot open %s: %s\n", trace, strerror(errno));
@@ -113,24 +141,26 @@ int replay_main(int argc, char **argv)
     runtime_attach(h, e);
 
     uint64_t requests = 0, hits = 0, misses = 0, refused = 0;
-    char line[512], key[64], *value = NULL;
-    size_t value_cap = 0;
-    session_t *s = NULL;
+    uint64_t evictions_gone = 0, evictions_seen = 0; /* of sessions the policy dropped */
+    char line[128], key[32], *value = NULL;
+    size_t value_cap = 0, len;
+    bool ok = false;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (!fgets(line, sizeof(line), f) || strncmp(line, "timestamp_seconds,key,size_bytes", 32) != 0) {
+    if (read_line(f, line, sizeof(line), &len) != 1 || !trace_header(line, len)) {
         fprintf(stderr, "policyd replay: %s: expected the header "
                         "timestamp_seconds,key,size_bytes[,ttl_seconds]\n", trace);
         goto done;
     }
-    for (uint64_t lineno = 2; fgets(line, sizeof(line), f); lineno++) {
-        unsigned long long ts, k, size, ttl = 0;
-        int n = sscanf(line, "%llu,%llu,%llu,%llu", &ts, &k, &size, &ttl);
-        if (n < 3) {
-            fprintf(stderr, "policyd replay: %s:%" PRIu64 ": not timestamp,key,size\n", trace, lineno);
+    int got;
+    for (uint64_t lineno = 2; (got = read_line(f, line, sizeof(line), &len)) != 0; lineno++) {
+        trace_request_t q;
+        const char *why = got < 0 ? "line too long" : trace_parse(line, len, &q);
+        if (why) {
+            fprintf(stderr, "policyd replay: %s:%" PRIu64 ": %s\n", trace, lineno, why);
             goto done;
         }
-        int64_t now = (int64_t)ts * 1000;
+        int64_t now = (int64_t)q.seconds * 1000;
         while (runtime_next_sample(h) <= now) { /* the samples the daemon would run */
             clock.now_ms = runtime_next_sample(h);
             while (engine_expire_step(e, 1000) > 0)
@@ -138,41 +168,44 @@ int replay_main(int argc, char **argv)
             runtime_sample(h);
         }
         clock.now_ms = now;
-        int klen = snprintf(key, sizeof(key), "k%llu", k);
+        int klen = snprintf(key, sizeof(key), "k%" PRIu64, q.key);
+        /* A policy may drop the session at a sample (guard.lua drops idle
+         * ones): it is found again by name, never kept across samples. */
+        session_t *s = replay_session(e, entries, bytes, kind);
         if (!s) {
-            if (engine_open(e, "replay", 6, &s) != PD_OK) {
-                fprintf(stderr, "policyd replay: the policy refused the session\n");
-                goto done;
-            }
-            if (entries || bytes)
-                session_set_limits(s, (session_limits_t){.bytes = bytes, .entries = entries});
-            if (kind >= 0)
-                session_set_strategy(s, (evict_kind)kind);
+            fprintf(stderr, "policyd replay: the policy refused the session\n");
+            goto done;
         }
+        if (s->counters.evictions < evictions_seen)
+            evictions_gone += evictions_seen; /* a new session: the old one's count */
         requests++;
         const unsigned char *v;
         size_t vlen;
         if (session_get(s, key, (size_t)klen, &v, &vlen) == PD_OK) {
             hits++;
+            evictions_seen = s->counters.evictions;
             continue;
         }
         misses++;
-        if (size > value_cap) {
-            char *grown = realloc(value, size);
+        if (q.size > value_cap) {
+            char *grown = realloc(value, q.size);
             if (!grown) {
                 fprintf(stderr, "policyd replay: out of memory\n");
                 goto done;
             }
-            memset(grown + value_cap, 'v', size - value_cap);
+            memset(grown + value_cap, 'v', q.size - value_cap);
             value = grown;
-            value_cap = size;
+            value_cap = q.size;
         }
-        int64_t expire_at = ttl ? now + (int64_t)ttl * 1000 : 0;
-        if (session_set(s, key, (size_t)klen, value, size, 0, expire_at, NULL, NULL) != PD_OK)
+        int64_t expire_at = q.ttl ? now + (int64_t)q.ttl * 1000 : 0;
+        if (session_set(s, key, (size_t)klen, value, q.size, 0, expire_at, NULL, NULL) != PD_OK)
             refused++;
+        evictions_seen = s->counters.evictions;
     }
+    ok = requests > 0;
     double took = seconds_since(&t0);
-    uint64_t evictions = s ? s->counters.evictions : 0;
+    session_t *last = engine_find(e, "replay", 6);
+    uint64_t evictions = evictions_gone + (last ? last->counters.evictions : evictions_seen);
     uint64_t alerts = 0;
     for (int sev = 0; sev < ALERT_SEVERITY_COUNT; sev++)
         alerts += alerts_count(runtime_alerts(h), (alert_severity)sev);
@@ -195,5 +228,5 @@ done:
     fclose(f);
     engine_destroy(e);
     runtime_destroy(h);
-    return requests ? 0 : 1;
+    return ok ? 0 : 1;
 }
