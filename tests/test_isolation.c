@@ -455,8 +455,8 @@ static void test_ttl_edges(void)
 static void test_odd_session_names(void)
 {
     clock_ms = 7000000;
-    engine_t *e = make_engine((engine_config_t){0});
     enum { LONG_NAME = 10000 };
+    engine_t *e = make_engine((engine_config_t){.max_name = LONG_NAME});
     char *long1 = malloc(LONG_NAME), *long2 = malloc(LONG_NAME);
     REQUIRE(long1 && long2);
     memset(long1, 'n', LONG_NAME);
@@ -508,6 +508,19 @@ static void test_odd_session_names(void)
     for (int i = 1; i < N; i++)
         CHECK(engine_find(e, names[i].name, names[i].len) == ss[i]);
     check_exact(e);
+    engine_destroy(e);
+
+    /* Past the bound (ENGINE_MAX_NAME unless configured), a name is
+     * refused and never looked up. */
+    e = make_engine((engine_config_t){0});
+    session_t *none = NULL;
+    CHECK(engine_open(e, long1, ENGINE_MAX_NAME + 1, &none) == PD_BADNAME && none == NULL);
+    CHECK(engine_open(e, long1, ENGINE_MAX_NAME, &none) == PD_OK && none != NULL);
+    CHECK(engine_find(e, long1, ENGINE_MAX_NAME + 1) == NULL);
+    long1[ENGINE_MAX_NAME + 1] = ':'; /* the key "nnn...n:k" */
+    CHECK(engine_session_for_key(e, long1, ENGINE_MAX_NAME + 3, true, &st) == NULL &&
+          st == PD_BADNAME);
+    CHECK_EQ_U(engine_session_count(e), 1);
     engine_destroy(e);
     free(long1);
     free(long2);

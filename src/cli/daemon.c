@@ -127,7 +127,7 @@ int daemon_run(const daemon_config_t *cfg)
         return 1;
     }
     engine_config_t ecfg = {.seed = (uint64_t)uv_hrtime(), .clock = loop_clock,
-                            .clock_ud = d.loop};
+                            .clock_ud = d.loop, .max_name = cfg->max_session_name};
     runtime_configure(d.runtime, &ecfg);
     d.engine = engine_create(&ecfg);
     if (!d.engine) {

@@ -3,6 +3,8 @@
 #ifndef POLICYD_CLI_DAEMON_H
 #define POLICYD_CLI_DAEMON_H
 
+#include <stdint.h>
+
 #include "net/server.h"
 
 #define DAEMON_DEFAULT_PORT 7379
@@ -11,7 +13,11 @@ typedef struct daemon_config {
     const char *policy_path;
     server_config_t server;
     const char *requirepass; /* NULL: no AUTH needed */
+    uint32_t max_session_name; /* bytes; 0 = ENGINE_MAX_NAME */
 } daemon_config_t;
+
+/* The largest --max-session-name. */
+#define DAEMON_MAX_SESSION_NAME 65536
 
 /* Loads the policy (a failure stops here with file:line: message on
  * stderr), listens, and runs until stopped. Returns the exit status. */

@@ -24,7 +24,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: policyd --policy FILE [--port N] [--bind ADDR] [--unixsocket PATH]\n"
-            "               [--requirepass PASS] [--log-format logfmt|json]\n"
+            "               [--requirepass PASS] [--max-session-name BYTES]\n"
+            "               [--log-format logfmt|json]\n"
             "               [--log-level debug|info|warn|error]\n"
             "                                      run the daemon (default 127.0.0.1:7379)\n"
             "       policyd --check FILE           load and validate a policy\n"
@@ -90,6 +91,11 @@ int main(int argc, char **argv)
             scfg->port = (int)port;
         } else if (strcmp(flag, "--bind") == 0) {
             scfg->bind = v;
+        } else if (strcmp(flag, "--max-session-name") == 0) {
+            uint64_t n;
+            if (!number_u64(v, strlen(v), &n) || n < 1 || n > DAEMON_MAX_SESSION_NAME)
+                return bad(flag, v, "not a number of bytes from 1 to 65536");
+            cfg.max_session_name = (uint32_t)n;
         } else if (strcmp(flag, "--requirepass") == 0) {
             cfg.requirepass = v;
         } else if (strcmp(flag, "--unixsocket") == 0) {

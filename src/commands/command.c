@@ -40,6 +40,11 @@ void reply_status_error(conn_t *c, pd_status st)
     case PD_NOMEM:
         snprintf(msg, sizeof(msg), "OOM %s", pd_strerror(st));
         break;
+    case PD_BADNAME:
+        snprintf(msg, sizeof(msg), "ERR %s: a key's session (the text inside {...}, or "
+                 "before the first ':') is at most %u bytes", pd_strerror(st),
+                 engine_max_name(c->svc->engine));
+        break;
     default:
         snprintf(msg, sizeof(msg), "ERR %s", pd_strerror(st));
         break;

@@ -56,6 +56,8 @@ engine_t *engine_create(const engine_config_t *cfg)
     e->cfg = *cfg;
     if (!e->cfg.sample_size)
         e->cfg.sample_size = DEFAULT_SAMPLE_SIZE;
+    if (!e->cfg.max_name)
+        e->cfg.max_name = ENGINE_MAX_NAME;
     if ((unsigned)e->cfg.strategy >= EVICT_KIND_COUNT)
         e->cfg.strategy = EVICT_LRU;
     int64_t decay = cfg->lfu_decay_ms <= 0 ? DEFAULT_LFU_DECAY_MS : cfg->lfu_decay_ms;
@@ -155,8 +157,15 @@ static void name_remove(engine_t *e, uint32_t i)
 
 /* --- sessions ------------------------------------------------------------ */
 
+uint32_t engine_max_name(const engine_t *e)
+{
+    return e->cfg.max_name;
+}
+
 session_t *engine_find(engine_t *e, const void *name, size_t len)
 {
+    if (len > e->cfg.max_name)
+        return NULL; /* no such session can exist: not worth hashing */
     uint32_t i = name_pos(e, name, len, name_hash(e, name, len));
     return e->names[i].slot ? &e->slots[e->names[i].slot - 1] : NULL;
 }
@@ -169,6 +178,8 @@ static uint32_t session_cap(const engine_t *e)
 
 pd_status engine_open(engine_t *e, const void *name, size_t len, session_t **out)
 {
+    if (len > e->cfg.max_name)
+        return PD_BADNAME;
     session_t *s = engine_find(e, name, len);
     if (s) {
         *out = s;

@@ -48,6 +48,7 @@ typedef struct engine_config {
     session_limits_t session_limits; /* for new sessions */
     evict_kind strategy;       /* for new sessions */
     uint32_t sample_size;      /* chooser candidates; 0 = 5 */
+    uint32_t max_name;         /* bytes in a session name; 0 = ENGINE_MAX_NAME */
     int64_t lfu_decay_ms;      /* lfu: what one use is worth; 0 = 60 s */
     evict_chooser_fn chooser;  /* the chooser strategy; NULL falls back to LRU */
     void *chooser_ud;
@@ -80,11 +81,19 @@ void engine_destroy(engine_t *e);
 
 int64_t engine_now(const engine_t *e);
 
+/* Session names are bounded: they flow into policies, logs, alerts and
+ * replies. */
+#define ENGINE_MAX_NAME 256
+
+/* The longest session name this engine takes, in bytes. */
+uint32_t engine_max_name(const engine_t *e);
+
 /* The session named `name`, or NULL. */
 session_t *engine_find(engine_t *e, const void *name, size_t len);
 
 /* The session named `name`, created if absent (only writes create).
- * PD_OK, PD_NOSESSION (limit or arenas exhausted), PD_NOMEM. */
+ * PD_OK, PD_BADNAME (longer than engine_max_name), PD_NOSESSION (limit or
+ * arenas exhausted), PD_REFUSED (by the policy), PD_NOMEM. */
 pd_status engine_open(engine_t *e, const void *name, size_t len, session_t **out);
 
 /* The session that owns `key`, created if `create` (see session_name_of_key).

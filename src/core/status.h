@@ -15,6 +15,7 @@ typedef enum pd_status {
     PD_INVALID,     /* a bad argument: empty key, bad expire time... */
     PD_NOMEM,       /* jemalloc refused an allocation */
     PD_REFUSED,     /* the policy refused to open the session */
+    PD_BADNAME,     /* a session name longer than the engine allows */
 } pd_status;
 
 /* A short, stable, human-readable message for a status. */
@@ -33,6 +34,7 @@ static inline const char *pd_strerror(pd_status s)
     case PD_INVALID:   return "invalid argument";
     case PD_NOMEM:     return "out of memory";
     case PD_REFUSED:   return "the policy refused to open this session";
+    case PD_BADNAME:   return "session name too long";
     }
     return "unknown status";
 }

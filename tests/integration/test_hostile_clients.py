@@ -3,6 +3,8 @@ against and tries what broke the daemon before its fix. After each, the
 daemon still answers a well-behaved client."""
 import socket
 
+from conftest import start, stop
+
 import pytest
 import redis
 
@@ -69,3 +71,31 @@ def test_finding_7_expiry_arguments_at_the_ends_of_int64(r):
     assert r.execute_command("SET", "k", "x", "PXAT", 1) is True  # long past: gone at once
     assert r.get("k") is None
     assert r.ping() is True
+
+
+def test_finding_8_session_names_are_bounded(r):
+    """A key's session part once had no bound (58 MiB flowed into Lua,
+    logs, alerts and JSON); over 256 bytes, a write is refused."""
+    long = "s" * 257
+    for key in [long + ":k", "{" + long + "}k", "x" * (1 << 20) + ":k"]:
+        with pytest.raises(redis.ResponseError, match="session name too long"):
+            r.set(key, "v")
+        assert r.get(key) is None
+    assert r.execute_command("SESSION", "LIST") == []
+    with pytest.raises(redis.ResponseError, match="session name too long"):
+        r.mset({"ok:k": "v", long + ":k": "v"})
+    assert r.get("ok:k") is None  # all or nothing
+    assert r.set("s" * 256 + ":k", "v") is True
+    assert "s" * 256 in r.execute_command("SESSION", "LIST")
+
+
+def test_finding_8_the_bound_is_a_flag():
+    proc, port = start("--max-session-name", "8")
+    try:
+        c = redis.Redis(port=port, decode_responses=True)
+        assert c.set("abcdefgh:k", "v") is True
+        with pytest.raises(redis.ResponseError, match="at most 8 bytes"):
+            c.set("abcdefghi:k", "v")
+        c.close()
+    finally:
+        stop(proc)
