@@ -177,7 +177,7 @@ static void test_pubsub(void)
     char want[700];
     snprintf(want, sizeof(want), "*3\r\n$11\r\nunsubscribe\r\n$600\r\n%s\r\n:0\r\n", name);
     CHECK(b.conn.out.len == strlen(want) && memcmp(b.conn.out.data, want, strlen(want)) == 0);
-    CHECK_EQ_U(b.conn.nchannels, 0);
+    CHECK_EQ_U(b.conn.channels.len, 0);
     b.conn.out.len = 0;
     CHECK(replies(&b, "UNSUBSCRIBE\r\n", "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n"));
 
@@ -186,6 +186,42 @@ static void test_pubsub(void)
     CHECK_EQ_U(pubsub_publish(&w.svc, PUBSUB_ALERTS_CHANNEL, strlen(PUBSUB_ALERTS_CHANNEL),
                               "{}", 2), 0);
     memconn_close(&b);
+    world_close(&w);
+}
+
+/* SUBSCRIBE of 150,000 channels in one command costs a bounded number of
+ * probes per channel (a linear scan per channel took 41 s), and so do
+ * publishing and UNSUBSCRIBE of them all. */
+static void test_many_channels(void)
+{
+    enum { N = 150000 };
+    world_t w;
+    world_open(&w, NULL);
+    memconn_t m;
+    memconn_open(&m, &w.svc);
+    char *cmd = malloc((size_t)N * 16 + 32);
+    REQUIRE(cmd != NULL);
+    size_t len = (size_t)sprintf(cmd, "*%d\r\n$9\r\nSUBSCRIBE\r\n", N + 1);
+    for (int i = 0; i < N; i++)
+        len += (size_t)sprintf(cmd + len, "$7\r\nc%06d\r\n", i);
+    REQUIRE(memconn_feed(&m, cmd, len) == 0);
+    CHECK_EQ_U(m.conn.channels.len, N);
+    CHECK(m.conn.channels.probes < 4ull * N);
+    char last[64];
+    int n = snprintf(last, sizeof(last), "$7\r\nc%06d\r\n:%d\r\n", N - 1, N);
+    CHECK(m.conn.out.len > (size_t)n &&
+          memcmp(m.conn.out.data + m.conn.out.len - (size_t)n, last, (size_t)n) == 0);
+    m.conn.out.len = 0;
+    uint64_t before = m.conn.channels.probes;
+    CHECK_EQ_U(pubsub_publish(&w.svc, "c149999", 7, "x", 1), 1);
+    CHECK_EQ_U(pubsub_publish(&w.svc, "nowhere", 7, "x", 1), 0);
+    CHECK(m.conn.channels.probes - before < 16);
+    before = m.conn.channels.probes;
+    REQUIRE(memconn_feed(&m, "UNSUBSCRIBE\r\n", 13) == 0);
+    CHECK_EQ_U(m.conn.channels.len, 0);
+    CHECK(m.conn.channels.probes - before < 4ull * N);
+    free(cmd);
+    memconn_close(&m);
     world_close(&w);
 }
 
@@ -217,6 +253,7 @@ int main(void)
     test_closing();
     test_auth();
     test_pubsub();
+    test_many_channels();
     test_info();
     return check_done();
 }

@@ -14,6 +14,7 @@
 
 #include "commands/service.h"
 #include "proto/resp.h"
+#include "util/strset.h"
 
 typedef struct conn conn_t;
 
@@ -37,12 +38,8 @@ struct conn {
     bool authed;
     bool closing;            /* close once the replies so far are sent */
     char *name;              /* CLIENT SETNAME; NULL if none */
-    struct conn_channel {    /* subscriptions (pubsub.c) */
-        char *name;
-        size_t len;
-    } *channels;
-    size_t nchannels;
-    conn_t *sub_prev, *sub_next; /* in svc->subscribers while nchannels > 0 */
+    strset_t channels;       /* subscriptions (pubsub.c) */
+    conn_t *sub_prev, *sub_next; /* in svc->subscribers while it has any */
 };
 
 /* Opens a connection of `svc`: counted, given the next id, not

@@ -82,7 +82,7 @@ static void dispatch_command(conn_t *c, size_t argc, char **argv, const size_t *
         return;
     }
     /* A RESP2 subscriber may only manage its subscriptions. */
-    if (c->nchannels > 0 && c->proto < 3 &&
+    if (c->channels.len > 0 && c->proto < 3 &&
         !arg_is(argv[0], lens[0], "SUBSCRIBE") && !arg_is(argv[0], lens[0], "UNSUBSCRIBE") &&
         !arg_is(argv[0], lens[0], "PING") && !arg_is(argv[0], lens[0], "QUIT")) {
         char msg[160];

@@ -3,34 +3,14 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 
 #include "commands/command.h"
-
-static ssize_t channel_index(const conn_t *c, const char *channel, size_t len)
-{
-    for (size_t i = 0; i < c->nchannels; i++)
-        if (c->channels[i].len == len && memcmp(c->channels[i].name, channel, len) == 0)
-            return (ssize_t)i;
-    return -1;
-}
 
 /* Subscribes c: 1, 0 if it already was, -1 when out of memory. */
 static int subscribe(conn_t *c, const char *channel, size_t len)
 {
-    if (channel_index(c, channel, len) >= 0)
-        return 0;
-    struct conn_channel *channels = realloc(c->channels, (c->nchannels + 1) * sizeof(*channels));
-    if (!channels)
-        return -1;
-    c->channels = channels;
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return -1;
-    memcpy(copy, channel, len);
-    copy[len] = '\0';
-    c->channels[c->nchannels++] = (struct conn_channel){copy, len};
-    if (c->nchannels == 1) { /* joins the service's subscribers */
+    int added = strset_add(&c->channels, channel, len);
+    if (added == 1 && c->channels.len == 1) { /* joins the service's subscribers */
         service_t *svc = c->svc;
         c->sub_prev = NULL;
         c->sub_next = svc->subscribers;
@@ -38,15 +18,14 @@ static int subscribe(conn_t *c, const char *channel, size_t len)
             svc->subscribers->sub_prev = c;
         svc->subscribers = c;
     }
-    return 1;
+    return added;
 }
 
 /* Removes subscription i (the last one takes its place). */
 static void drop_channel(conn_t *c, size_t i)
 {
-    free(c->channels[i].name);
-    c->channels[i] = c->channels[--c->nchannels];
-    if (c->nchannels > 0)
+    strset_remove_at(&c->channels, i);
+    if (c->channels.len > 0)
         return;
     /* leaves the service's subscribers */
     if (c->sub_prev)
@@ -56,14 +35,13 @@ static void drop_channel(conn_t *c, size_t i)
     if (c->sub_next)
         c->sub_next->sub_prev = c->sub_prev;
     c->sub_prev = c->sub_next = NULL;
-    free(c->channels);
-    c->channels = NULL;
+    strset_free(&c->channels);
 }
 
 /* Unsubscribes c: 1, or 0 if it was not subscribed. */
 static int unsubscribe(conn_t *c, const char *channel, size_t len)
 {
-    ssize_t i = channel_index(c, channel, len);
+    long i = strset_find(&c->channels, channel, len);
     if (i < 0)
         return 0;
     drop_channel(c, (size_t)i);
@@ -72,10 +50,9 @@ static int unsubscribe(conn_t *c, const char *channel, size_t len)
 
 void pubsub_unsubscribe_all(conn_t *c)
 {
-    while (c->nchannels > 0)
+    while (c->channels.len > 0)
         drop_channel(c, 0);
-    free(c->channels); /* grown for a subscription that then ran out of memory */
-    c->channels = NULL;
+    strset_free(&c->channels); /* grown for a subscription that then ran out of memory */
 }
 
 /* A message or a (un)subscription: a 3-element array, a push in RESP3. */
@@ -92,7 +69,7 @@ size_t pubsub_publish(service_t *svc, const char *channel, size_t len, const cha
 {
     size_t n = 0;
     for (conn_t *c = svc->subscribers; c; c = c->sub_next) {
-        if (channel_index(c, channel, len) < 0)
+        if (strset_find(&c->channels, channel, len) < 0)
             continue;
         push_header(c);
         resp_bulk(&c->out, "message", 7);
@@ -104,8 +81,10 @@ size_t pubsub_publish(service_t *svc, const char *channel, size_t len, const cha
     return n;
 }
 
-/* The reply to (UN)SUBSCRIBE for one channel (NULL: none). */
-static void subscription_reply(conn_t *c, const char *kind, const char *ch, size_t len)
+/* The reply to (UN)SUBSCRIBE for one channel (NULL: none), with the count
+ * of subscriptions left. */
+static void subscription_reply(conn_t *c, const char *kind, const char *ch, size_t len,
+                               size_t count)
 {
     push_header(c);
     resp_bulk(&c->out, kind, strlen(kind));
@@ -113,7 +92,7 @@ static void subscription_reply(conn_t *c, const char *kind, const char *ch, size
         resp_bulk(&c->out, ch, len);
     else
         resp_null(&c->out, c->proto);
-    resp_integer(&c->out, (long long)c->nchannels);
+    resp_integer(&c->out, (long long)count);
 }
 
 /* SUBSCRIBE channel... */
@@ -124,7 +103,7 @@ static void cmd_subscribe(conn_t *c, size_t argc, char **argv, const size_t *len
             resp_error(&c->out, "ERR out of memory");
             return;
         }
-        subscription_reply(c, "subscribe", argv[i], lens[i]);
+        subscription_reply(c, "subscribe", argv[i], lens[i], c->channels.len);
     }
 }
 
@@ -132,20 +111,18 @@ static void cmd_subscribe(conn_t *c, size_t argc, char **argv, const size_t *len
 static void cmd_unsubscribe(conn_t *c, size_t argc, char **argv, const size_t *lens)
 {
     if (argc == 1) {
-        if (c->nchannels == 0)
-            subscription_reply(c, "unsubscribe", NULL, 0);
-        while (c->nchannels > 0) {
-            struct conn_channel ch = c->channels[0];
-            c->channels[0].name = NULL; /* kept for the reply */
+        if (c->channels.len == 0)
+            subscription_reply(c, "unsubscribe", NULL, 0, 0);
+        while (c->channels.len > 0) {
+            const strset_item_t *ch = &c->channels.items[0];
+            subscription_reply(c, "unsubscribe", ch->s, ch->len, c->channels.len - 1);
             drop_channel(c, 0);
-            subscription_reply(c, "unsubscribe", ch.name, ch.len);
-            free(ch.name);
         }
         return;
     }
     for (size_t i = 1; i < argc; i++) {
         unsubscribe(c, argv[i], lens[i]);
-        subscription_reply(c, "unsubscribe", argv[i], lens[i]);
+        subscription_reply(c, "unsubscribe", argv[i], lens[i], c->channels.len);
     }
 }
 
