@@ -31,6 +31,8 @@ typedef struct daemon_state {
     uv_signal_t sigint, sigterm, sighup;
     uv_fs_event_t watch;   /* the policy's directory: editors save by rename */
     uv_timer_t settle;     /* reload once the file has been quiet a moment */
+    uv_timer_t drain;      /* a stop waits this long for replies to go out */
+    int64_t shutdown_ms;
     char policy_dir[PATH_MAX], policy_base[PATH_MAX];
 } daemon_state_t;
 
@@ -68,12 +70,27 @@ static void on_alert(void *ud, const alert_t *a)
     pubsub_publish(&d->service, PUBSUB_ALERTS_CHANNEL, strlen(PUBSUB_ALERTS_CHANNEL), json, len);
 }
 
+/* The stop waited long enough: clients still holding replies are cut. */
+static void on_drained(uv_timer_t *t)
+{
+    daemon_state_t *d = t->data;
+    size_t n = server_cut(d->server);
+    char count[24];
+    snprintf(count, sizeof(count), "%zu", n);
+    log_event(LOG_WARN, "shutdown timeout: clients cut with replies unsent", "clients", count,
+              NULL);
+}
+
 static void on_stop(uv_signal_t *sig, int signum)
 {
     daemon_state_t *d = sig->data;
     log_event(LOG_INFO, "stopping", "signal", signum == SIGINT ? "SIGINT" : "SIGTERM", NULL);
     alerts_subscribe(runtime_alerts(d->runtime), NULL, NULL);
     server_close(d->server);
+    /* Unreferenced: it cuts what is left, but does not keep a loop alive
+     * whose clients all finished. */
+    uv_timer_start(&d->drain, on_drained, (uint64_t)d->shutdown_ms, 0);
+    uv_unref((uv_handle_t *)&d->drain);
     uv_close((uv_handle_t *)&d->tick, NULL);
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->sigterm, NULL);
@@ -117,7 +134,9 @@ int daemon_run(const daemon_config_t *cfg)
     char err[1024];
     const char *policy_path = cfg->policy_path;
     const server_config_t *scfg = &cfg->server;
-    daemon_state_t d = {.policy_path = policy_path, .loop = uv_default_loop()};
+    daemon_state_t d = {.policy_path = policy_path, .loop = uv_default_loop(),
+                        .shutdown_ms = cfg->shutdown_ms < 0 ? DAEMON_SHUTDOWN_MS
+                                                            : cfg->shutdown_ms};
     /* A client that hangs up while a reply is being written is an EPIPE
      * for that client, not a signal that stops the daemon. */
     signal(SIGPIPE, SIG_IGN);
@@ -164,6 +183,8 @@ int daemon_run(const daemon_config_t *cfg)
     snprintf(d.policy_base, sizeof(d.policy_base), "%s", basename(tmp));
     uv_timer_init(d.loop, &d.settle);
     d.settle.data = &d;
+    uv_timer_init(d.loop, &d.drain);
+    d.drain.data = &d;
     uv_fs_event_init(d.loop, &d.watch);
     d.watch.data = &d;
     if (uv_fs_event_start(&d.watch, on_policy_dir, d.policy_dir, 0) != 0) {
@@ -176,6 +197,8 @@ int daemon_run(const daemon_config_t *cfg)
              d.service.port);
     log_event(LOG_INFO, "listening", "addr", addr, "policy", policy_path, NULL);
     uv_run(d.loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&d.drain, NULL);
+    uv_run(d.loop, UV_RUN_NOWAIT);
     server_free(d.server);
     engine_destroy(d.engine);
     runtime_destroy(d.runtime);

@@ -14,7 +14,10 @@ typedef struct daemon_config {
     server_config_t server;
     const char *requirepass; /* NULL: no AUTH needed */
     uint32_t max_session_name; /* bytes; 0 = ENGINE_MAX_NAME */
+    int64_t shutdown_ms;     /* how long a stop waits for replies; < 0 = 10 s */
 } daemon_config_t;
+
+#define DAEMON_SHUTDOWN_MS 10000
 
 /* The largest --max-session-name. */
 #define DAEMON_MAX_SESSION_NAME 65536

@@ -25,6 +25,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: policyd --policy FILE [--port N] [--bind ADDR] [--unixsocket PATH]\n"
             "               [--requirepass PASS] [--max-session-name BYTES]\n"
+            "               [--shutdown-timeout SECONDS]\n"
             "               [--log-format logfmt|json]\n"
             "               [--log-level debug|info|warn|error]\n"
             "                                      run the daemon (default 127.0.0.1:7379)\n"
@@ -72,7 +73,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    daemon_config_t cfg = {0};
+    daemon_config_t cfg = {.shutdown_ms = -1};
     server_config_t *scfg = &cfg.server;
     bool log_json = false;
     log_level log_min = LOG_INFO;
@@ -96,6 +97,11 @@ int main(int argc, char **argv)
             if (!number_u64(v, strlen(v), &n) || n < 1 || n > DAEMON_MAX_SESSION_NAME)
                 return bad(flag, v, "not a number of bytes from 1 to 65536");
             cfg.max_session_name = (uint32_t)n;
+        } else if (strcmp(flag, "--shutdown-timeout") == 0) {
+            uint64_t secs;
+            if (!number_u64(v, strlen(v), &secs) || secs > 86400)
+                return bad(flag, v, "not a number of seconds from 0 to 86400");
+            cfg.shutdown_ms = (int64_t)secs * 1000;
         } else if (strcmp(flag, "--requirepass") == 0) {
             cfg.requirepass = v;
         } else if (strcmp(flag, "--unixsocket") == 0) {

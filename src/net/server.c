@@ -326,6 +326,17 @@ void server_close(server_t *s)
     }
 }
 
+size_t server_cut(server_t *s)
+{
+    size_t n = 0;
+    for (client_t *c = s->all; c; c = c->next) {
+        if (!uv_is_closing((uv_handle_t *)&c->handle))
+            n++;
+        client_drop(c);
+    }
+    return n;
+}
+
 void server_free(server_t *s)
 {
     free(s);

@@ -33,6 +33,10 @@ server_t *server_create(uv_loop_t *loop, service_t *svc, const server_config_t *
  * loop ends when the last handle is closed. */
 void server_close(server_t *s);
 
+/* Closes every client still open at once, sent or not (a shutdown that
+ * waited long enough); returns how many. */
+size_t server_cut(server_t *s);
+
 /* Frees the server after the loop has ended. */
 void server_free(server_t *s);
 

@@ -25,6 +25,8 @@ def policyd(*args):
     (["--policy", "policies/default.lua", "--log-level", "bogus"], "--log-level 'bogus'"),
     (["--policy", "policies/default.lua", "--log-format", "xml"], "--log-format 'xml'"),
     (["--policy", "policies/default.lua", "--frobnicate", "1"], "--frobnicate"),
+    (["--policy", "policies/default.lua", "--shutdown-timeout", "-1"], "--shutdown-timeout '-1'"),
+    (["--policy", "policies/default.lua", "--max-session-name", "0"], "--max-session-name '0'"),
     (["--policy", "policies/default.lua", "--port"], "--port: needs a value"),
     (["--port", "7379"], "--policy: is required"),
     (["policies/default.lua"], "policies/default.lua: not an option"),

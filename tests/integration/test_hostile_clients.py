@@ -1,12 +1,26 @@
 """Hostile clients (issue 10): each test is named for the finding it guards
 against and tries what broke the daemon before its fix. After each, the
 daemon still answers a well-behaved client."""
+import os
+import signal
 import socket
-
-from conftest import start, stop
+import subprocess
+import time
 
 import pytest
 import redis
+
+from conftest import ROOT, free_port, start, stop
+
+
+def wait_for(port):
+    for _ in range(400):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("policyd did not start")
 
 INT64_MIN = -9223372036854775808
 INT64_MAX = 9223372036854775807
@@ -124,3 +138,32 @@ def test_finding_5_subscribe_to_150000_channels(r, daemon):
             assert chunk
             got = got[-64:] + chunk
     assert r.ping() is True
+
+
+def test_finding_6_sigterm_with_a_client_that_never_reads(tmp_path):
+    """A stop once waited forever for a client that does not read its
+    replies. With --shutdown-timeout 1 it waits a second, cuts the client,
+    says so, and exits 0."""
+    log = open(tmp_path / "log", "w+")
+    port = free_port()
+    build = os.environ.get("POLICYD_BUILD", os.path.join(ROOT, "build"))
+    proc = subprocess.Popen([os.path.join(build, "policyd"), "--policy", "policies/default.lua",
+                             "--port", str(port), "--shutdown-timeout", "1"],
+                            cwd=ROOT, stderr=log)
+    try:
+        wait_for(port)
+        c = redis.Redis(port=port)
+        c.set("big:v", b"x" * (1 << 20))
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"GET big:v\r\n" * 20)  # 20 MiB of replies, never read
+        assert c.ping() is True  # the replies were made
+        c.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        s.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    log.seek(0)
+    text = log.read()
+    assert "shutdown timeout: clients cut with replies unsent" in text and "clients=1" in text, text
