@@ -225,6 +225,68 @@ static void test_many_channels(void)
     world_close(&w);
 }
 
+/* Every reply counts against the output limit; one whole reply always fits
+ * an empty buffer; past the limit the connection is cut, its replies
+ * dropped. */
+static void test_output_limit(void)
+{
+    world_t w;
+    world_open(&w, NULL);
+    w.svc.output_limit = 300 << 10;
+    memconn_t m;
+    memconn_open(&m, &w.svc);
+    char *big = malloc(200 << 10);
+    REQUIRE(big != NULL);
+    memset(big, 'v', 200 << 10);
+    char head[64];
+    int n = snprintf(head, sizeof(head), "*3\r\n$3\r\nSET\r\n$5\r\nbig:v\r\n$%d\r\n", 200 << 10);
+    REQUIRE(memconn_feed(&m, head, (size_t)n) == 0 && memconn_feed(&m, big, 200 << 10) == 0);
+    CHECK(replies(&m, "\r\n", "+OK\r\n"));
+    /* One 400 KiB reply into an empty buffer: whole, though over 300 KiB. */
+    REQUIRE(memconn_feed(&m, "MGET big:v big:v\r\n", 18) == 0);
+    CHECK(!m.conn.cut && m.conn.out.len > 400 << 10);
+    resp_buf_free(&m.conn.out); /* sent, as a transport gives a big buffer back */
+    /* Two replies of 200 KiB in one read: the second is past the limit. */
+    REQUIRE(memconn_feed(&m, "GET big:v\r\nGET big:v\r\nPING\r\n", 28) == 0);
+    CHECK(m.conn.cut && m.cuts == 1 && w.svc.clients_cut == 1);
+    CHECK(m.conn.out.len < 300 << 10); /* the second reply was not kept */
+    memconn_close(&m);
+    free(big);
+    world_close(&w);
+}
+
+/* Past the service's limit on all connections' memory, the connections
+ * holding the most are cut first. */
+static void test_clients_limit(void)
+{
+    world_t w;
+    world_open(&w, NULL);
+    w.svc.output_limit = 0;
+    memconn_t a, b, c;
+    memconn_open(&a, &w.svc);
+    memconn_open(&b, &w.svc);
+    memconn_open(&c, &w.svc);
+    char value[1000];
+    memset(value, 'x', sizeof(value));
+    char cmd[1100];
+    int n = snprintf(cmd, sizeof(cmd), "SET k %.*s\r\n", (int)sizeof(value), value);
+    REQUIRE(memconn_feed(&a, cmd, (size_t)n) == 0);
+    w.svc.clients_limit = 20000;
+    /* b holds about 8 KB of replies, c about 16 KB: together over 20 KB. */
+    for (int i = 0; i < 8; i++)
+        REQUIRE(memconn_feed(&b, "GET k\r\n", 7) == 0);
+    CHECK(!b.conn.cut && w.svc.clients_bytes <= w.svc.clients_limit);
+    for (int i = 0; i < 16; i++)
+        REQUIRE(memconn_feed(&c, "GET k\r\n", 7) == 0);
+    CHECK(c.conn.cut && c.cuts == 1 && !b.conn.cut && !a.conn.cut);
+    CHECK(w.svc.clients_bytes <= w.svc.clients_limit);
+    memconn_close(&a);
+    memconn_close(&b);
+    memconn_close(&c);
+    CHECK_EQ_U(w.svc.clients_bytes, 0);
+    world_close(&w);
+}
+
 /* INFO's figures come from the service: clients connected, uptime on the
  * engine's clock. */
 static void test_info(void)
@@ -254,6 +316,8 @@ int main(void)
     test_auth();
     test_pubsub();
     test_many_channels();
+    test_output_limit();
+    test_clients_limit();
     test_info();
     return check_done();
 }

@@ -157,6 +157,12 @@ int daemon_run(const daemon_config_t *cfg)
     runtime_attach(d.runtime, d.engine);
     service_init(&d.service, d.engine, d.runtime);
     d.service.requirepass = cfg->requirepass;
+    if (cfg->max_bulk)
+        d.service.max_bulk = cfg->max_bulk;
+    if (cfg->output_limit >= 0)
+        d.service.output_limit = (size_t)cfg->output_limit;
+    if (cfg->clients_limit >= 0)
+        d.service.clients_limit = (size_t)cfg->clients_limit;
     d.service.port = scfg->port ? scfg->port : DAEMON_DEFAULT_PORT;
     d.server = server_create(d.loop, &d.service, scfg, err, sizeof(err));
     if (!d.server) {

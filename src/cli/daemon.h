@@ -14,6 +14,9 @@ typedef struct daemon_config {
     server_config_t server;
     const char *requirepass; /* NULL: no AUTH needed */
     uint32_t max_session_name; /* bytes; 0 = ENGINE_MAX_NAME */
+    size_t max_bulk;         /* bytes in an argument or value; 0 = 512 MiB */
+    int64_t output_limit;    /* unsent replies per client; < 0 = 64 MiB, 0 none */
+    int64_t clients_limit;   /* all clients' memory; < 0 = 1 GiB, 0 none */
     int64_t shutdown_ms;     /* how long a stop waits for replies; < 0 = 10 s */
 } daemon_config_t;
 

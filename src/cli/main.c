@@ -16,16 +16,20 @@
 #include "cli/lua_interp.h"
 #include "cli/replay.h"
 #include "util/log.h"
+#include "proto/resp.h"
 #include "util/number.h"
 
 #define POLICYD_VERSION "0.1.0"
+#define SIZE_HELP "not a size (bytes, or with a unit: 64MB, 1GB; 0 for none)"
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: policyd --policy FILE [--port N] [--bind ADDR] [--unixsocket PATH]\n"
             "               [--requirepass PASS] [--max-session-name BYTES]\n"
-            "               [--shutdown-timeout SECONDS]\n"
+            "               [--shutdown-timeout SECONDS] [--proto-max-bulk-len SIZE]\n"
+            "               [--client-output-limit SIZE] [--client-query-limit SIZE]\n"
+            "               [--maxmemory-clients SIZE]\n"
             "               [--log-format logfmt|json]\n"
             "               [--log-level debug|info|warn|error]\n"
             "                                      run the daemon (default 127.0.0.1:7379)\n"
@@ -73,12 +77,13 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    daemon_config_t cfg = {.shutdown_ms = -1};
+    daemon_config_t cfg = {.shutdown_ms = -1, .output_limit = -1, .clients_limit = -1};
     server_config_t *scfg = &cfg.server;
     bool log_json = false;
     log_level log_min = LOG_INFO;
     for (int i = 1; i < argc; i += 2) {
         const char *flag = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t size;
         if (strncmp(flag, "--", 2) != 0)
             return bad(flag, NULL, "not an option (options start with --)");
         if (!v)
@@ -97,6 +102,22 @@ int main(int argc, char **argv)
             if (!number_u64(v, strlen(v), &n) || n < 1 || n > DAEMON_MAX_SESSION_NAME)
                 return bad(flag, v, "not a number of bytes from 1 to 65536");
             cfg.max_session_name = (uint32_t)n;
+        } else if (strcmp(flag, "--proto-max-bulk-len") == 0) {
+            if (!number_size(v, &size) || size < 1024 || size > UINT32_MAX)
+                return bad(flag, v, "not a size from 1KB to 4294967295 bytes");
+            cfg.max_bulk = (size_t)size;
+        } else if (strcmp(flag, "--client-output-limit") == 0) {
+            if (!number_size(v, &size) || size > INT64_MAX)
+                return bad(flag, v, SIZE_HELP);
+            cfg.output_limit = (int64_t)size;
+        } else if (strcmp(flag, "--maxmemory-clients") == 0) {
+            if (!number_size(v, &size) || size > INT64_MAX)
+                return bad(flag, v, SIZE_HELP);
+            cfg.clients_limit = (int64_t)size;
+        } else if (strcmp(flag, "--client-query-limit") == 0) {
+            if (!number_size(v, &size) || size == 0 || size > SIZE_MAX / 2)
+                return bad(flag, v, "not a size of more than 0 (bytes, or with a unit: 1GB)");
+            scfg->max_query = (size_t)size;
         } else if (strcmp(flag, "--shutdown-timeout") == 0) {
             uint64_t secs;
             if (!number_u64(v, strlen(v), &secs) || secs > 86400)
@@ -120,6 +141,10 @@ int main(int argc, char **argv)
     }
     if (!cfg.policy_path)
         return bad("--policy", NULL, "is required to run the daemon");
+    size_t bulk = cfg.max_bulk ? cfg.max_bulk : RESP_MAX_BULK;
+    if (scfg->max_query && scfg->max_query < bulk + 1024)
+        return bad("--client-query-limit", NULL,
+                   "must hold one command of --proto-max-bulk-len (512MB by default) and more");
     log_configure(log_json, log_min);
     return daemon_run(&cfg);
 }

@@ -175,7 +175,9 @@ static void cmd_info(conn_t *c, size_t argc, char **argv, const size_t *lens)
              c->svc->port, (long long)((engine_now(e) - c->svc->started_ms) / 1000));
     }
     if (SECTION("clients"))
-        LINE("# Clients\r\nconnected_clients:%zu\r\n\r\n", c->svc->clients);
+        LINE("# Clients\r\nconnected_clients:%zu\r\nclients_memory:%zu\r\n"
+             "clients_cut_for_memory:%llu\r\n\r\n", c->svc->clients, c->svc->clients_bytes,
+             (unsigned long long)c->svc->clients_cut);
     if (SECTION("memory")) {
         LINE("# Memory\r\nused_memory:%zu\r\nused_memory_rss:%zu\r\nsession_bytes:%llu\r\n",
              st.process.allocated, st.process.resident, (unsigned long long)st.bytes);

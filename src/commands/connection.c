@@ -54,7 +54,7 @@ static void cmd_auth(conn_t *c, size_t argc, char **argv, const size_t *lens)
         resp_error(&c->out, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
-    c->authed = true;
+    conn_authenticate(c);
     resp_simple(&c->out, "OK");
 }
 
@@ -78,7 +78,7 @@ static void cmd_hello(conn_t *c, size_t argc, char **argv, const size_t *lens)
                 resp_error(&c->out, "WRONGPASS invalid username-password pair or user is disabled.");
                 return;
             }
-            c->authed = true;
+            conn_authenticate(c);
             i += 2;
         } else if (arg_is(argv[i], lens[i], "SETNAME") && i + 1 < argc) {
             if (conn_set_name(c, argv[i + 1], lens[i + 1]) != 0) {

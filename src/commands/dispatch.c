@@ -126,6 +126,27 @@ static bool ensure_argv(conn_t *c, size_t argc)
     return true;
 }
 
+/* Pipelined replies go to the transport from this size on, not only at the
+ * end of the read: a client that reads them keeps the buffer small. */
+#define FLUSH_AT (256u << 10)
+/* Room for a bulk reply's header and end beside its value. */
+#define REPLY_SLACK 64
+
+/* How far the replies may grow during the next command: what the output
+ * limit leaves beside the replies the transport still holds; but one whole
+ * reply (a value of the largest size, or more) always fits when nothing is
+ * unsent. */
+static inline size_t reply_limit(const conn_t *c)
+{
+    const service_t *svc = c->svc;
+    if (!svc->output_limit)
+        return 0;
+    if (c->out.len == 0 && c->queued == 0)
+        return svc->output_limit > svc->max_bulk + REPLY_SLACK ? svc->output_limit
+                                                               : svc->max_bulk + REPLY_SLACK;
+    return c->queued < svc->output_limit ? svc->output_limit - c->queued : 1;
+}
+
 size_t dispatch_input(conn_t *c, char *buf, size_t len)
 {
     size_t off = 0;
@@ -136,6 +157,7 @@ size_t dispatch_input(conn_t *c, char *buf, size_t len)
         if (r == RESP_PROTOCOL_ERROR) {
             char msg[128];
             snprintf(msg, sizeof(msg), "ERR %s", c->parser.error);
+            c->out.limit = 0;
             resp_error(&c->out, msg);
             c->closing = true;
             break;
@@ -151,7 +173,14 @@ size_t dispatch_input(conn_t *c, char *buf, size_t len)
             c->argv[i] = cmd + c->parser.argv[i].off;
             c->lens[i] = c->parser.argv[i].len;
         }
+        c->out.limit = reply_limit(c);
         dispatch_command(c, c->parser.argc, c->argv, c->lens);
+        if (c->out.over) { /* a reply past the output limit: not kept */
+            conn_cut(c);
+            break;
+        }
+        if (c->out.len >= FLUSH_AT)
+            c->ops->flush(c);
     }
     return off;
 }

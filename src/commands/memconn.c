@@ -11,7 +11,12 @@ static void count_flush(conn_t *c)
     ((memconn_t *)c)->flushes++;
 }
 
-static const conn_ops_t memconn_ops = {.flush = count_flush};
+static void count_cut(conn_t *c)
+{
+    ((memconn_t *)c)->cuts++;
+}
+
+static const conn_ops_t memconn_ops = {.flush = count_flush, .cut = count_cut};
 
 void memconn_open(memconn_t *m, service_t *svc)
 {
@@ -45,5 +50,7 @@ int memconn_feed(memconn_t *m, const void *data, size_t len)
     size_t used = dispatch_input(&m->conn, m->in, m->in_len);
     memmove(m->in, m->in + used, m->in_len - used);
     m->in_len -= used;
+    m->conn.query_cap = m->in_cap;
+    conn_account(&m->conn);
     return 0;
 }

@@ -68,9 +68,16 @@ size_t pubsub_publish(service_t *svc, const char *channel, size_t len, const cha
                       size_t mlen)
 {
     size_t n = 0;
-    for (conn_t *c = svc->subscribers; c; c = c->sub_next) {
-        if (strset_find(&c->channels, channel, len) < 0)
+    for (conn_t *c = svc->subscribers, *next; c; c = next) {
+        next = c->sub_next;
+        if (strset_find(&c->channels, channel, len) < 0 || c->cut)
             continue;
+        /* A subscriber that does not read is let go, not buffered for. */
+        if (svc->output_limit && c->out.len + c->queued + mlen > svc->output_limit) {
+            conn_cut(c);
+            continue;
+        }
+        c->out.limit = 0;
         push_header(c);
         resp_bulk(&c->out, "message", 7);
         resp_bulk(&c->out, channel, len);

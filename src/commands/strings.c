@@ -183,6 +183,13 @@ static void cmd_incr(conn_t *c, size_t argc, char **argv, const size_t *lens)
 static void cmd_append(conn_t *c, size_t argc, char **argv, const size_t *lens)
 {
     (void)argc;
+    /* A value no GET could read back is refused, as Redis does. */
+    session_t *r = read_session(c, argv[1], lens[1]);
+    size_t have = r ? session_strlen(r, argv[1], lens[1]) : 0;
+    if (have > c->svc->max_bulk || lens[2] > c->svc->max_bulk - have) {
+        resp_error(&c->out, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return;
+    }
     pd_status st;
     session_t *s = key_session(c, argv[1], lens[1], true, &st);
     size_t len = 0;

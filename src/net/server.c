@@ -12,10 +12,12 @@
 #include "commands/dispatch.h"
 
 #define DEFAULT_MAX_CLIENTS 10000
-#define DEFAULT_MAX_QUERY (64u << 20)
-#define DEFAULT_MAX_OUTPUT (64u << 20)
+#define DEFAULT_MAX_QUERY (1u << 30)
 #define READ_CHUNK (16u << 10)
 #define OUT_KEEP (16u << 10)
+/* A query buffer over this size is shrunk back once it is mostly empty:
+ * ten idle clients that once sent 30 MiB must not keep 300 MiB. */
+#define QUERY_KEEP (4 * READ_CHUNK)
 
 typedef struct client client_t;
 
@@ -42,7 +44,6 @@ struct client {
     client_t *prev, *next;
     char *query;       /* unparsed input */
     size_t qlen, qcap;
-    size_t pending;    /* bytes handed to libuv, not yet written */
 };
 
 typedef struct write_req {
@@ -98,11 +99,13 @@ static void on_written(uv_write_t *req, int status)
 {
     write_req_t *w = (write_req_t *)req;
     client_t *c = req->handle->data;
-    c->pending -= w->buf.len;
+    c->conn.queued -= w->buf.len;
     resp_buf_free(&w->buf);
     free(w);
     if (status < 0)
         client_drop(c);
+    else
+        conn_account(&c->conn);
 }
 
 /* Writes the replies so far. Most fit the socket buffer and go out at once
@@ -119,7 +122,7 @@ static void flush(client_t *c)
         client_drop(c);
         return;
     }
-    if (c->pending == 0) {
+    if (c->conn.queued == 0) {
         uv_buf_t b = uv_buf_init(c->conn.out.data, (unsigned)c->conn.out.len);
         int n = uv_try_write((uv_stream_t *)&c->handle, &b, 1);
         if (n < 0 && n != UV_EAGAIN) {
@@ -144,32 +147,47 @@ static void flush(client_t *c)
     }
     w->buf = c->conn.out;
     c->conn.out = (resp_buf_t){0};
-    c->pending += w->buf.len;
+    c->conn.queued += w->buf.len;
     uv_buf_t b = uv_buf_init(w->buf.data, (unsigned)w->buf.len);
     if (uv_write(&w->req, (uv_stream_t *)&c->handle, &b, 1, on_written) != 0) {
-        c->pending -= w->buf.len;
+        c->conn.queued -= w->buf.len;
         resp_buf_free(&w->buf);
         free(w);
         client_drop(c);
-        return;
     }
-    /* A client that does not read its replies is let go, not buffered for. */
-    if (c->pending > c->srv->cfg.max_output)
-        client_drop(c);
+}
+
+/* Gives back a query buffer a large command grew, once it is mostly
+ * empty (optional: on failure the room is kept). */
+static void shrink_query(client_t *c)
+{
+    if (c->qcap <= QUERY_KEEP || c->qlen > c->qcap / 4 || c->qlen > QUERY_KEEP / 2)
+        return;
+    char *q = realloc(c->query, QUERY_KEEP);
+    if (q) {
+        c->query = q;
+        c->qcap = QUERY_KEEP;
+    }
 }
 
 /* Runs what a read brought, then writes the replies of all of it. */
 static void process(client_t *c)
 {
     size_t off = dispatch_input(&c->conn, c->query, c->qlen);
+    if (c->conn.cut) /* over a memory limit: dropped, replies and all */
+        return;
     memmove(c->query, c->query + off, c->qlen - off);
     c->qlen -= off;
-    if (c->qlen > c->srv->cfg.max_query) {
+    if (c->qlen > c->srv->cfg.max_query || c->conn.parser.need > c->srv->cfg.max_query) {
+        c->conn.out.limit = 0;
         resp_error(&c->conn.out, "ERR Protocol error: query buffer over its limit");
         c->conn.closing = true;
     }
+    shrink_query(c);
     flush(c);
-    if (c->conn.closing)
+    c->conn.query_cap = c->qcap;
+    conn_account(&c->conn);
+    if (c->conn.closing && !c->conn.cut)
         client_finish(c);
 }
 
@@ -177,8 +195,17 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     client_t *c = h->data;
-    if (c->qcap - c->qlen < READ_CHUNK) {
+    /* Room for a read; for an argument whose length is announced, room for
+     * all of it at once, not twice it (the query buffer doubles otherwise). */
+    size_t need = c->conn.parser.need, want = c->qlen + READ_CHUNK;
+    if (need > c->srv->cfg.max_query)
+        need = 0; /* refused once this read is processed */
+    if (c->qcap - c->qlen < READ_CHUNK || need > c->qcap) {
         size_t cap = c->qcap ? c->qcap * 2 : 2 * READ_CHUNK;
+        if (cap < want)
+            cap = want;
+        if (need > want)
+            cap = need;
         char *q = realloc(c->query, cap);
         if (!q) {
             *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */
@@ -202,13 +229,19 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     process(c);
 }
 
-/* conn_ops: a message published to this client goes out now. */
+/* conn_ops: replies appended outside a read's end go out now. */
 static void flush_conn(conn_t *c)
 {
     flush((client_t *)c);
 }
 
-static const conn_ops_t client_ops = {.flush = flush_conn};
+/* conn_ops: over a memory limit, the client goes at once. */
+static void cut_conn(conn_t *c)
+{
+    client_drop((client_t *)c);
+}
+
+static const conn_ops_t client_ops = {.flush = flush_conn, .cut = cut_conn};
 
 static void on_connection(uv_stream_t *listener, int status)
 {
@@ -263,8 +296,6 @@ server_t *server_create(uv_loop_t *loop, service_t *svc, const server_config_t *
         s->cfg.max_clients = DEFAULT_MAX_CLIENTS;
     if (!s->cfg.max_query)
         s->cfg.max_query = DEFAULT_MAX_QUERY;
-    if (!s->cfg.max_output)
-        s->cfg.max_output = DEFAULT_MAX_OUTPUT;
     struct sockaddr_storage addr;
     int rc = uv_ip4_addr(s->cfg.bind, s->cfg.port, (struct sockaddr_in *)&addr);
     if (rc != 0)

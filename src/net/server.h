@@ -19,8 +19,7 @@ typedef struct server_config {
     const char *bind;      /* default 127.0.0.1 */
     int port;              /* default 7379 */
     size_t max_clients;    /* default 10,000 */
-    size_t max_query;      /* bytes of unparsed input per client; 64 MiB */
-    size_t max_output;     /* bytes of unsent replies per client; 64 MiB */
+    size_t max_query;      /* bytes of unparsed input per client; 1 GiB */
     const char *unixsocket; /* also listen on this path; NULL: no */
 } server_config_t;
 

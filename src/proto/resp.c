@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_MAX_BULK (512u << 20)
 #define DEFAULT_MAX_ARGS (1u << 20)
 #define DEFAULT_MAX_INLINE (64u << 10)
 /* A length line ("*123\r\n", "$456\r\n") longer than this is junk. */
@@ -16,10 +15,14 @@
 void resp_parser_init(resp_parser_t *p, const resp_limits_t *limits)
 {
     *p = (resp_parser_t){.expected = -1};
-    if (limits)
-        p->limits = *limits;
+    resp_parser_limit(p, limits);
+}
+
+void resp_parser_limit(resp_parser_t *p, const resp_limits_t *limits)
+{
+    p->limits = limits ? *limits : (resp_limits_t){0};
     if (!p->limits.max_bulk)
-        p->limits.max_bulk = DEFAULT_MAX_BULK;
+        p->limits.max_bulk = RESP_MAX_BULK;
     if (!p->limits.max_args)
         p->limits.max_args = DEFAULT_MAX_ARGS;
     if (!p->limits.max_inline)
@@ -38,6 +41,7 @@ static void reset(resp_parser_t *p)
     p->pos = 0;
     p->expected = -1;
     p->argc = 0;
+    p->need = 0;
 }
 
 static resp_result fail(resp_parser_t *p, const char *msg)
@@ -101,7 +105,9 @@ static resp_result parse_multibulk(resp_parser_t *p, const char *buf, size_t len
         if (rc == 0)
             return RESP_INCOMPLETE;
         if (rc < 0 || n > (long long)p->limits.max_args)
-            return fail(p, "Protocol error: invalid multibulk length");
+            return fail(p, p->limits.unauthenticated && rc > 0
+                               ? "Protocol error: unauthenticated multibulk length"
+                               : "Protocol error: invalid multibulk length");
         if (n <= 0) {
             /* "*0" and "*-1" are empty commands: skip them, as Redis does. */
             *consumed = next;
@@ -120,9 +126,13 @@ static resp_result parse_multibulk(resp_parser_t *p, const char *buf, size_t len
         if (rc == 0)
             return RESP_INCOMPLETE;
         if (rc < 0 || n < 0 || (unsigned long long)n > p->limits.max_bulk)
-            return fail(p, "Protocol error: invalid bulk length");
-        if (len - next < (size_t)n + 2)
+            return fail(p, p->limits.unauthenticated && rc > 0 && n >= 0
+                               ? "Protocol error: unauthenticated bulk length"
+                               : "Protocol error: invalid bulk length");
+        if (len - next < (size_t)n + 2) {
+            p->need = next + (size_t)n + 2;
             return RESP_INCOMPLETE;
+        }
         if (buf[next + n] != '\r' || buf[next + n + 1] != '\n')
             return fail(p, "Protocol error: expected CRLF after a bulk string");
         if (!push_arg(p, next, (size_t)n))
@@ -132,6 +142,7 @@ static resp_result parse_multibulk(resp_parser_t *p, const char *buf, size_t len
     *consumed = p->pos;
     p->pos = 0;
     p->expected = -1;
+    p->need = 0;
     return RESP_COMMAND;
 }
 
@@ -265,19 +276,33 @@ void resp_buf_free(resp_buf_t *b)
     *b = (resp_buf_t){0};
 }
 
-static int reserve(resp_buf_t *b, size_t more)
+/* The buffer grows: doubling for small replies, a big one gets what it
+ * needs, not twice that (a 512 MiB value would otherwise take 1 GiB); never
+ * past the limit. Only growth is checked against it, so the common append
+ * into room already there costs nothing more: the buffer's size is what the
+ * limit bounds. */
+static int __attribute__((noinline)) grow(resp_buf_t *b, size_t more)
 {
-    if (b->len + more <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + more)
-        cap *= 2;
+    if (b->limit && more > b->limit - (b->len < b->limit ? b->len : b->limit)) {
+        b->over = 1;
+        return -1;
+    }
+    size_t cap = b->cap ? b->cap * 2 : 256;
+    if (cap < b->len + more)
+        cap = b->len + more;
+    if (b->limit && cap > b->limit)
+        cap = b->limit;
     char *data = realloc(b->data, cap);
     if (!data)
         return -1;
     b->data = data;
     b->cap = cap;
     return 0;
+}
+
+static inline int reserve(resp_buf_t *b, size_t more)
+{
+    return b->len + more <= b->cap ? 0 : grow(b, more);
 }
 
 static int put(resp_buf_t *b, const void *s, size_t n)

@@ -13,10 +13,20 @@
 #include <stdint.h>
 
 typedef struct resp_limits {
-    size_t max_bulk;   /* bytes in one argument; 0 = 512 MiB */
+    size_t max_bulk;   /* bytes in one argument; 0 = RESP_MAX_BULK */
     size_t max_args;   /* arguments in one command; 0 = 1,048,576 */
     size_t max_inline; /* bytes in an inline command line; 0 = 64 KiB */
+    /* The limits of a client that has not authenticated: the errors say so,
+     * in Redis's words ("unauthenticated multibulk length"). */
+    int unauthenticated;
 } resp_limits_t;
+
+/* Redis's proto-max-bulk-len. */
+#define RESP_MAX_BULK (512u << 20)
+/* Redis 7's limits before AUTH: a client that has not authenticated cannot
+ * make the server hold more than about RESP_UNAUTH_ARGS * RESP_UNAUTH_BULK. */
+#define RESP_UNAUTH_ARGS 10
+#define RESP_UNAUTH_BULK 16384
 
 typedef struct resp_arg {
     size_t off, len; /* into the buffer, from the start of the command */
@@ -29,6 +39,8 @@ typedef struct resp_parser {
     size_t argc;
     resp_arg_t *argv;  /* argc arguments once a command is complete */
     size_t argv_cap;
+    size_t need;       /* bytes the incomplete command is known to need, from
+                        * its start: a caller sizes its buffer to hold them */
     const char *error; /* the protocol error, after RESP_PROTOCOL_ERROR */
 } resp_parser_t;
 
@@ -39,6 +51,10 @@ typedef enum resp_result {
 } resp_result;
 
 void resp_parser_init(resp_parser_t *p, const resp_limits_t *limits);
+
+/* Changes the limits (0 fields take their defaults), from the next
+ * command parsed on. */
+void resp_parser_limit(resp_parser_t *p, const resp_limits_t *limits);
 void resp_parser_free(resp_parser_t *p);
 
 /* Parses the command starting at buf (len bytes available). Inline
@@ -47,11 +63,15 @@ void resp_parser_free(resp_parser_t *p);
  * command starts at buf + *consumed. */
 resp_result resp_parse(resp_parser_t *p, char *buf, size_t len, size_t *consumed);
 
-/* A growable reply buffer. Writers return 0, or -1 when out of memory (the
- * buffer is then unchanged). */
+/* A growable reply buffer. Writers return 0, or -1 when out of memory or
+ * when the buffer would have to grow past its limit (the buffer is then
+ * unchanged; past the limit, `over` is set and stays set until the caller
+ * clears it). */
 typedef struct resp_buf {
     char *data;
     size_t len, cap;
+    size_t limit;   /* the size the buffer may grow to; 0 = no limit */
+    int over;       /* an append was refused for the limit */
 } resp_buf_t;
 
 void resp_buf_free(resp_buf_t *b);

@@ -155,8 +155,8 @@ def test_finding_6_sigterm_with_a_client_that_never_reads(tmp_path):
         c = redis.Redis(port=port)
         c.set("big:v", b"x" * (1 << 20))
         s = socket.create_connection(("127.0.0.1", port))
-        s.sendall(b"GET big:v\r\n" * 20)  # 20 MiB of replies, never read
-        assert c.ping() is True  # the replies were made
+        s.sendall(b"GET big:v\r\n" * 20 + b"SET done 1\r\n")  # 20 MiB, never read
+        eventually(lambda: c.exists("done"))  # the replies were made
         c.close()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
@@ -167,3 +167,154 @@ def test_finding_6_sigterm_with_a_client_that_never_reads(tmp_path):
     log.seek(0)
     text = log.read()
     assert "shutdown timeout: clients cut with replies unsent" in text and "clients=1" in text, text
+
+
+def info_field(client, section, field):
+    return int(client.info(section)[field])
+
+
+def eventually(check, timeout=60):
+    """Waits for check() to hold: another client's commands may run before
+    the ones just sent. A guard against a hang, not a timing assertion."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.05)
+
+
+def peak_rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    raise RuntimeError("no VmHWM")
+
+
+BIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "big.lua")
+
+
+def started(*flags, policy=BIG):
+    """A daemon of its own, for tests that watch its memory or set limits."""
+    proc, port = start(*flags, policy=policy)
+    return proc, port, redis.Redis(port=port)
+
+
+def test_finding_2_a_pipeline_that_is_never_read():
+    """1,000 GETs of a 1 MiB value in one read, never read: the output limit
+    (64 MiB) was checked once per read, after all of them ran (RSS 1-2 GB).
+    Now every reply counts against it and the client is cut."""
+    proc, port, c = started()
+    try:
+        c.set("big:v", b"x" * (1 << 20))
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"GET big:v\r\n" * 1000)
+            eventually(lambda: info_field(c, "clients", "clients_cut_for_memory") == 1)
+            s.settimeout(30)
+            while s.recv(1 << 20):  # what the socket took, then the close
+                pass
+        assert peak_rss_mb(proc.pid) < 600
+    finally:
+        c.close()
+        stop(proc)
+
+
+def test_finding_2_the_clients_together_are_capped():
+    """Clients of a server with no password could hold 10,000 x 128 MiB; with
+    --maxmemory-clients the ones holding the most are cut first. (The
+    amounts dwarf what socket buffers can absorb.)"""
+    proc, port, c = started("--maxmemory-clients", "64MB", "--client-output-limit", "1GB")
+    try:
+        c.set("big:v", b"x" * (1 << 20))
+        socks = []
+        for n in (30, 60, 90):  # MiB of replies each, not read yet
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"GET big:v\r\n" * n + b"SET done:%d 1\r\n" % n)
+            socks.append(s)
+            eventually(lambda: c.exists("done:%d" % n) or
+                       info_field(c, "clients", "clients_cut_for_memory") >= 1)
+        eventually(lambda: info_field(c, "clients", "clients_cut_for_memory") >= 1)
+        assert info_field(c, "clients", "clients_memory") <= 64 << 20
+        # The largest went first and the smallest stays: it reads all 30.
+        got = [0, 0, 0]
+        for i in (2, 0):
+            socks[i].settimeout(60)
+            while got[i] < 30 * ((1 << 20) + 12):
+                chunk = socks[i].recv(1 << 20)
+                if not chunk:
+                    break
+                got[i] += len(chunk)
+        assert got[2] < 90 << 20
+        assert got[0] >= 30 * ((1 << 20) + 12)
+        for s in socks:
+            s.close()
+    finally:
+        c.close()
+        stop(proc)
+
+
+def test_finding_2_a_reading_client_gets_replies_over_the_limit():
+    """One whole reply always fits an empty buffer: a 90 MiB MGET reply (it
+    disconnected a reading client) and a 100 MiB value come back whole."""
+    proc, port, c = started()
+    try:
+        for i in range(3):
+            c.set(f"m:{i}", bytes([65 + i]) * (30 << 20))
+        got = c.mget(["m:0", "m:1", "m:2"])
+        assert [len(v) for v in got] == [30 << 20] * 3 and got[2][:1] == b"C"
+        assert c.set("big:100", b"y" * (100 << 20)) is True  # closed the connection before
+        assert len(c.get("big:100")) == 100 << 20
+    finally:
+        c.close()
+        stop(proc)
+
+
+def test_finding_3_before_auth_the_limits_are_small():
+    """Before AUTH a client could make the server hold 64-128 MiB. Redis 7's
+    rule: at most 10 arguments of 16 KiB until authenticated."""
+    proc, port, c = started("--requirepass", "secret")
+    try:
+        for junk, why in [(b"*11\r\n", b"unauthenticated multibulk length"),
+                          (b"*1\r\n$16385\r\n", b"unauthenticated bulk length")]:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(junk)
+                assert why in s.recv(4096)
+                assert s.recv(4096) == b""  # closed
+        c.execute_command("AUTH", "secret")
+        assert c.set("after:auth", b"z" * (1 << 20)) is True  # the full limits after AUTH
+    finally:
+        c.close()
+        stop(proc)
+
+
+def test_finding_3_a_query_buffer_shrinks_after_a_large_command():
+    """Ten idle clients that once sent 30 MiB held 313 MiB: a query buffer
+    grown for one command is given back."""
+    proc, port, c = started()
+    try:
+        clients = [redis.Redis(port=port) for _ in range(10)]
+        for i, k in enumerate(clients):
+            assert k.set(f"q:{i}", b"q" * (30 << 20)) is True
+            k.delete(f"q:{i}")
+        assert info_field(c, "clients", "clients_memory") < 10 << 20
+        for k in clients:
+            k.close()
+    finally:
+        c.close()
+        stop(proc)
+
+
+def test_finding_4_one_maximum_value_size():
+    """APPEND could build a value no GET could read; one maximum value size
+    (--proto-max-bulk-len) now bounds SET and APPEND alike."""
+    proc, port, c = started("--proto-max-bulk-len", "1MB")
+    try:
+        assert c.set("a:k", b"x" * (1 << 20)) is True
+        with pytest.raises(redis.ResponseError, match="string exceeds maximum allowed size"):
+            c.append("a:k", "y")
+        assert len(c.get("a:k")) == 1 << 20
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"*3\r\n$3\r\nSET\r\n$5\r\na:big\r\n$%d\r\n" % ((1 << 20) + 1))
+            assert s.recv(4096) == b"-ERR Protocol error: invalid bulk length\r\n"
+    finally:
+        c.close()
+        stop(proc)
