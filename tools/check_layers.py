@@ -12,7 +12,10 @@ checks, and prints one line per violation:
      library, a lower floor's, or none of ours (the C library, Lua, libuv,
      jemalloc...), given the libraries with --lib FLOOR=PATH;
   3. no file includes an external header its floor keeps out (the engine
-     core knows neither Lua nor libuv; only core/arena.c sees jemalloc).
+     core knows neither Lua nor libuv; only core/arena.c sees jemalloc),
+     whatever path names it;
+  and that no include climbs the tree ("..") or names our own header in
+  angle brackets, which would hide it from the first check.
 
 Usage: check_layers.py SRC_DIR [--lib FLOOR=LIBRARY.a ...]
 Exit status: 0 clean, 1 violations, 2 bad usage.
@@ -25,21 +28,33 @@ import sys
 FLOORS = ["util", "core", "policy", "proto", "commands", "net", "bindings", "cli"]
 RANK = {f: i for i, f in enumerate(FLOORS)}
 
-LUA = {"lua.h", "lauxlib.h", "lualib.h", "luaconf.h"}
-UV = {"uv.h"}
-JEMALLOC = {"jemalloc/jemalloc.h"}
-
-# External headers each floor keeps out.
-FORBIDDEN = {
-    "util": LUA | UV | JEMALLOC,
-    "core": LUA | UV,
-    "policy": UV | JEMALLOC,
-    "proto": LUA | UV | JEMALLOC,
-    "commands": LUA | UV | JEMALLOC,
-    "net": LUA | JEMALLOC,
-    "bindings": UV | JEMALLOC,
-    "cli": JEMALLOC,
+# External libraries a floor may keep out, by their headers: any path
+# naming one (<lua5.4/lua.h>, <uv/unix.h>, <jemalloc/jemalloc.h>).
+LIBRARIES = {
+    "lua": re.compile(r"(^|/)(lua[0-9.]*|lauxlib|lualib|luaconf)\.h$|^lua[0-9.]*/"),
+    "libuv": re.compile(r"(^|/)uv\.h$|^uv/"),
+    "jemalloc": re.compile(r"(^|/)jemalloc[^/]*\.h$|^jemalloc/"),
 }
+
+# The libraries each floor keeps out.
+FORBIDDEN = {
+    "util": {"lua", "libuv", "jemalloc"},
+    "core": {"lua", "libuv"},
+    "policy": {"libuv", "jemalloc"},
+    "proto": {"lua", "libuv", "jemalloc"},
+    "commands": {"lua", "libuv", "jemalloc"},
+    "net": {"lua", "jemalloc"},
+    "bindings": {"libuv", "jemalloc"},
+    "cli": {"jemalloc"},
+}
+
+
+def external(target):
+    """The library an external header belongs to, or None."""
+    for name, pattern in LIBRARIES.items():
+        if pattern.search(target):
+            return name
+    return None
 # The one file that may talk to jemalloc (DESIGN.md §3).
 JEMALLOC_FILES = {"core/arena.c"}
 
@@ -65,20 +80,29 @@ def check_sources(src):
                         continue
                     kind, target = m.groups()
                     where = f"{rel}:{no}"
-                    if kind == '"':
-                        to = target.split("/")[0]
-                        if to not in RANK or "/" not in target:
-                            problems.append(f'{where}: #include "{target}" names no floor '
-                                            f'(write "floor/file.h")')
-                        elif RANK[to] > RANK[floor]:
+                    parts = target.split("/")
+                    if ".." in parts or "." in parts:
+                        problems.append(f"{where}: #include {target!r} climbs the tree "
+                                        f"(name a floor's file directly)")
+                        continue
+                    to = parts[0]
+                    if to in RANK and len(parts) > 1:
+                        # Ours, in quotes or not: the floor order holds.
+                        if RANK[to] > RANK[floor]:
                             problems.append(f'{where}: {floor} includes "{target}" '
                                             f'from {to}, a higher floor')
+                        elif kind == "<":
+                            problems.append(f'{where}: #include <{target}> is ours: '
+                                            f'write "{target}"')
                         elif not os.path.exists(os.path.join(src, target)):
                             problems.append(f'{where}: #include "{target}": no such file')
-                    elif target in JEMALLOC and rel not in JEMALLOC_FILES:
+                    elif kind == '"':
+                        problems.append(f'{where}: #include "{target}" names no floor '
+                                        f'(write "floor/file.h")')
+                    elif external(target) == "jemalloc" and rel not in JEMALLOC_FILES:
                         problems.append(f"{where}: includes <{target}>: only "
                                         f"{', '.join(sorted(JEMALLOC_FILES))} may")
-                    elif target in FORBIDDEN[floor]:
+                    elif external(target) in FORBIDDEN[floor]:
                         problems.append(f"{where}: {floor} includes <{target}>, which "
                                         f"it keeps out")
     return problems

@@ -39,17 +39,20 @@ static uint32_t command_hash(const char *name, size_t len)
 static void command_index(void)
 {
     size_t n = 0;
+    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+        for (const command_t *cmd = tables[t]; cmd->name; cmd++)
+            n++;
+    if (n * 2 > COMMAND_SLOTS) { /* a mistake of the build: fail loudly, at once */
+        fprintf(stderr, "policyd: %zu commands need more than %d slots\n", n, COMMAND_SLOTS);
+        abort();
+    }
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
-        for (const command_t *cmd = tables[t]; cmd->name; cmd++, n++) {
+        for (const command_t *cmd = tables[t]; cmd->name; cmd++) {
             uint32_t j = command_hash(cmd->name, strlen(cmd->name));
             while (command_slots[j & (COMMAND_SLOTS - 1)])
                 j++;
             command_slots[j & (COMMAND_SLOTS - 1)] = cmd;
         }
-    }
-    if (n * 2 > COMMAND_SLOTS) { /* a build-time mistake: fail loudly */
-        fprintf(stderr, "policyd: %zu commands need more than %d slots\n", n, COMMAND_SLOTS);
-        abort();
     }
 }
 

@@ -2,8 +2,8 @@
  * budgets — what it will add to the arena (the entry, index growth, heap
  * nodes), what it can never fit in, and whether it fits now. It changes
  * nothing: session.c plans every write with it before anything is evicted
- * or written, so a refused write changes nothing. Inline, because every
- * write plans itself on the request path. */
+ * or written, so a write that can never fit is refused before anything
+ * changes. Inline, because every write plans itself on the request path. */
 #ifndef POLICYD_CORE_BUDGET_H
 #define POLICYD_CORE_BUDGET_H
 

@@ -24,8 +24,9 @@ typedef struct name_slot {
 } name_slot_t;
 
 struct engine {
-    engine_config_t cfg;   /* as given; the clock, seed, decay, chooser and
-                            * system byte limit live in env */
+    engine_config_t cfg;   /* as given, defaults filled; what sessions are
+                            * handed (clock, seed, decay, chooser, system
+                            * byte limit) is read from env only */
     env_t env;             /* what every session is handed */
     session_t *slots;      /* capacity */
     uint32_t capacity;     /* sessions jemalloc's arenas allow */

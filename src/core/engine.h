@@ -36,7 +36,7 @@ typedef bool (*engine_full_fn)(void *ud, engine_t *e, const void *name, size_t l
 typedef bool (*engine_open_fn)(void *ud, engine_t *e, session_t *s);
 
 /* Called just before a session is dropped, so a front end can free what it
- * keeps in the session (s->growth). */
+ * keeps in the session (s->runtime_data). */
 typedef void (*engine_drop_fn)(void *ud, engine_t *e, session_t *s);
 
 typedef struct engine_config {

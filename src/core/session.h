@@ -23,7 +23,6 @@
 #include "core/status.h"
 #include "core/store.h"
 
-struct growth;
 
 typedef struct session_limits {
     uint64_t bytes;   /* 0 = no limit */
@@ -50,8 +49,9 @@ typedef struct session {
     session_limits_t limits;
     int64_t used_ms;        /* last read or write (engine clock) */
     session_counters_t counters;
-    struct growth *growth;  /* the policy runtime's byte samples; it frees
-                             * them when the session is dropped */
+    void *runtime_data;     /* a front end's, for this session (the policy
+                             * runtime keeps its byte samples here); freed
+                             * by it in engine_config_t.on_drop */
 } session_t;
 
 /* SET options. */

@@ -1,9 +1,10 @@
 /* store: where one session's entries live — its arena, its key index, its
  * expiry heap — and what the layers above read them with: an entry by id,
- * the bytes it holds, when it expires, the time in entry ticks.
+ * the bytes it holds, when it expires, the time in entry ticks. It keeps
+ * the engine's environment for them (the clock, the sampler).
  *
- * It knows no strategy and no budget. Removing an entry is the session's
- * job (core/session.h): the strategy must let go of it too. */
+ * It knows no strategy and decides no budget. Removing an entry is the
+ * session's job (core/session.h): the strategy must let go of it too. */
 #ifndef POLICYD_CORE_STORE_H
 #define POLICYD_CORE_STORE_H
 

@@ -110,8 +110,8 @@ void runtime_on_drop(void *ud, engine_t *e, session_t *s)
 {
     (void)ud;
     (void)e;
-    free(s->growth);
-    s->growth = NULL;
+    free(s->runtime_data);
+    s->runtime_data = NULL;
 }
 
 int runtime_choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n)

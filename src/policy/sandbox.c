@@ -396,9 +396,6 @@ static bool find_lua_dir(char *out, size_t len)
     return false;
 }
 
-/* The first line of the file where `field` is assigned, so a validation
- * error can say file:line like every other policy error; 1 if not found. */
-
 int sandbox_open(sandbox_t *sb, const char *policy_path, const sandbox_config_t *cfg, char *err,
                  size_t errlen)
 {
