@@ -30,6 +30,8 @@ typedef struct daemon_state {
     uv_timer_t tick;
     uv_signal_t sigint, sigterm, sighup;
     uv_fs_event_t watch;   /* the policy's directory: editors save by rename */
+    bool watching;
+    char watched[PATH_MAX]; /* the policy file the watch is for */
     uv_timer_t settle;     /* reload once the file has been quiet a moment */
     uv_timer_t drain;      /* a stop waits this long for replies to go out */
     int64_t shutdown_ms;
@@ -47,10 +49,36 @@ static int64_t loop_clock(void *ud)
     return (int64_t)uv_now(ud);
 }
 
-/* Every tick: a bounded active-expiry step, and the sample when it is due. */
+static void on_policy_dir(uv_fs_event_t *w, const char *filename, int events, int status);
+
+/* Watches the directory of the policy the runtime has now: after POLICY
+ * RELOAD from another path, SIGHUP and the watch follow that path. */
+static void watch_policy(daemon_state_t *d)
+{
+    runtime_info_t info;
+    runtime_get_info(d->runtime, &info);
+    if (strcmp(info.path, d->watched) == 0)
+        return;
+    snprintf(d->watched, sizeof(d->watched), "%s", info.path);
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", info.path);
+    snprintf(d->policy_dir, sizeof(d->policy_dir), "%s", dirname(tmp));
+    snprintf(tmp, sizeof(tmp), "%s", info.path);
+    snprintf(d->policy_base, sizeof(d->policy_base), "%s", basename(tmp));
+    if (d->watching)
+        uv_fs_event_stop(&d->watch);
+    d->watching = uv_fs_event_start(&d->watch, on_policy_dir, d->policy_dir, 0) == 0;
+    if (!d->watching)
+        log_event(LOG_WARN, "cannot watch the policy file; reload with SIGHUP", "dir",
+                  d->policy_dir, NULL);
+}
+
+/* Every tick: a bounded active-expiry step, the sample when it is due, and
+ * the watch moved if the policy now comes from elsewhere. */
 static void on_tick(uv_timer_t *t)
 {
     daemon_state_t *d = t->data;
+    watch_policy(d);
     engine_expire_step(d->engine, EXPIRE_PER_TICK);
     if (engine_now(d->engine) >= runtime_next_sample(d->runtime))
         runtime_sample(d->runtime);
@@ -104,8 +132,12 @@ static void reload(daemon_state_t *d, const char *why)
 {
     char err[1024];
     log_event(LOG_INFO, "reloading the policy", "reason", why, NULL);
-    if (runtime_reload(d->runtime, d->policy_path, err, sizeof(err)) == 0)
-        log_event(LOG_INFO, "policy reloaded", "path", d->policy_path, NULL);
+    runtime_info_t info;
+    runtime_get_info(d->runtime, &info);
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s", info.path);
+    if (runtime_reload(d->runtime, path, err, sizeof(err)) == 0)
+        log_event(LOG_INFO, "policy reloaded", "path", path, NULL);
     else
         log_event(LOG_ERROR, "policy reload failed, old policy kept", "error", err, NULL);
 }
@@ -157,6 +189,7 @@ int daemon_run(const daemon_config_t *cfg)
     runtime_attach(d.runtime, d.engine);
     service_init(&d.service, d.engine, d.runtime);
     d.service.requirepass = cfg->requirepass;
+    d.service.policy_dir = cfg->policy_dir;
     if (cfg->max_bulk)
         d.service.max_bulk = cfg->max_bulk;
     if (cfg->output_limit >= 0)
@@ -182,22 +215,13 @@ int daemon_run(const daemon_config_t *cfg)
         sigs[i]->data = &d;
         uv_signal_start(sigs[i], nums[i] == SIGHUP ? on_hup : on_stop, nums[i]);
     }
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof(tmp), "%s", policy_path);
-    snprintf(d.policy_dir, sizeof(d.policy_dir), "%s", dirname(tmp));
-    snprintf(tmp, sizeof(tmp), "%s", policy_path);
-    snprintf(d.policy_base, sizeof(d.policy_base), "%s", basename(tmp));
     uv_timer_init(d.loop, &d.settle);
     d.settle.data = &d;
     uv_timer_init(d.loop, &d.drain);
     d.drain.data = &d;
     uv_fs_event_init(d.loop, &d.watch);
     d.watch.data = &d;
-    if (uv_fs_event_start(&d.watch, on_policy_dir, d.policy_dir, 0) != 0) {
-        log_event(LOG_WARN, "cannot watch the policy file; reload with SIGHUP", "dir",
-                  d.policy_dir, NULL);
-        uv_close((uv_handle_t *)&d.watch, NULL);
-    }
+    watch_policy(&d);
     char addr[300];
     snprintf(addr, sizeof(addr), "%s:%d", scfg->bind ? scfg->bind : "127.0.0.1",
              d.service.port);

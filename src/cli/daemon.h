@@ -13,6 +13,8 @@ typedef struct daemon_config {
     const char *policy_path;
     server_config_t server;
     const char *requirepass; /* NULL: no AUTH needed */
+    const char *policy_dir;  /* resolved; POLICY RELOAD takes paths under
+                              * it only (NULL: no path at all) */
     uint32_t max_session_name; /* bytes; 0 = ENGINE_MAX_NAME */
     size_t max_bulk;         /* bytes in an argument or value; 0 = 512 MiB */
     int64_t output_limit;    /* unsent replies per client; < 0 = 64 MiB, 0 none */

@@ -6,10 +6,12 @@
  *   policyd lua SCRIPT [ARGS...]     run a Lua 5.4 script with policyd.core
  *   policyd-lua SCRIPT [ARGS...]     the same (a link to this binary)
  *   policyd --version | --help */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/check.h"
 #include "cli/daemon.h"
@@ -29,7 +31,7 @@ static void usage(FILE *out)
             "               [--requirepass PASS] [--max-session-name BYTES]\n"
             "               [--shutdown-timeout SECONDS] [--proto-max-bulk-len SIZE]\n"
             "               [--client-output-limit SIZE] [--client-query-limit SIZE]\n"
-            "               [--maxmemory-clients SIZE]\n"
+            "               [--maxmemory-clients SIZE] [--policy-dir DIR]\n"
             "               [--log-format logfmt|json]\n"
             "               [--log-level debug|info|warn|error]\n"
             "                                      run the daemon (default 127.0.0.1:7379)\n"
@@ -78,6 +80,7 @@ int main(int argc, char **argv)
         return 2;
     }
     daemon_config_t cfg = {.shutdown_ms = -1, .output_limit = -1, .clients_limit = -1};
+    static char policy_dir[PATH_MAX];
     server_config_t *scfg = &cfg.server;
     bool log_json = false;
     log_level log_min = LOG_INFO;
@@ -123,6 +126,11 @@ int main(int argc, char **argv)
             if (!number_u64(v, strlen(v), &secs) || secs > 86400)
                 return bad(flag, v, "not a number of seconds from 0 to 86400");
             cfg.shutdown_ms = (int64_t)secs * 1000;
+        } else if (strcmp(flag, "--policy-dir") == 0) {
+            struct stat st;
+            if (!realpath(v, policy_dir) || stat(policy_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+                return bad(flag, v, "not a directory");
+            cfg.policy_dir = policy_dir;
         } else if (strcmp(flag, "--requirepass") == 0) {
             cfg.requirepass = v;
         } else if (strcmp(flag, "--unixsocket") == 0) {

@@ -1,5 +1,6 @@
 /* admin: the commands about the server and its policy — SESSION POLICY
  * ALERTS INFO CONFIG MEMORY COMMAND TIME (DESIGN.md §5). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,21 @@ static void cmd_session(conn_t *c, size_t argc, char **argv, const size_t *lens)
     reply_field_int(c, "writes_denied", s->writes_denied);
 }
 
+/* Resolves a path a client sent (relative paths from dir) into `out`,
+ * which must lie under dir; false otherwise, or when it does not exist. */
+static bool path_under(const char *dir, const char *arg, size_t len, char out[PATH_MAX])
+{
+    char joined[PATH_MAX * 2];
+    if (len == 0 || len >= PATH_MAX || memchr(arg, '\0', len))
+        return false;
+    if (arg[0] == '/')
+        snprintf(joined, sizeof(joined), "%.*s", (int)len, arg);
+    else
+        snprintf(joined, sizeof(joined), "%s/%.*s", dir, (int)len, arg);
+    size_t n = strlen(dir);
+    return realpath(joined, out) && strncmp(out, dir, n) == 0 && (dir[n - 1] == '/' || out[n] == '/');
+}
+
 /* POLICY INFO | POLICY RELOAD [path] (DESIGN.md §5) */
 static void cmd_policy(conn_t *c, size_t argc, char **argv, const size_t *lens)
 {
@@ -97,11 +113,23 @@ static void cmd_policy(conn_t *c, size_t argc, char **argv, const size_t *lens)
     if ((argc == 2 || argc == 3) && arg_is(argv[1], lens[1], "RELOAD")) {
         runtime_info_t in;
         runtime_get_info(h, &in);
-        char path[4096];
-        if (argc == 3)
-            snprintf(path, sizeof(path), "%.*s", (int)(lens[2] < 4095 ? lens[2] : 4095), argv[2]);
-        else
+        char path[PATH_MAX];
+        if (argc == 3) {
+            if (!c->svc->policy_dir) {
+                resp_error(&c->out, "ERR policy: POLICY RELOAD takes a path only when policyd "
+                                    "runs with --policy-dir; POLICY RELOAD alone reloads the "
+                                    "current file");
+                return;
+            }
+            if (!path_under(c->svc->policy_dir, argv[2], lens[2], path)) {
+                /* One answer whether the file exists or not: a client learns
+                 * nothing about the file system outside the directory. */
+                resp_error(&c->out, "ERR policy: not a file under the --policy-dir directory");
+                return;
+            }
+        } else {
             snprintf(path, sizeof(path), "%s", in.path);
+        }
         char err[1024], msg[1100];
         if (runtime_reload(h, path, err, sizeof(err)) == 0) {
             resp_simple(&c->out, "OK");

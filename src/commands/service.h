@@ -25,6 +25,8 @@ typedef struct service {
     engine_t *engine;
     runtime_t *runtime;         /* the policy runtime */
     const char *requirepass;    /* NULL: no AUTH needed */
+    const char *policy_dir;     /* POLICY RELOAD path: under this resolved
+                                 * directory only; NULL: no path accepted */
     int port;                   /* INFO: the TCP port served */
     int64_t started_ms;         /* INFO: the engine's clock at the start */
     size_t max_bulk;            /* the longest argument and value (bytes) */

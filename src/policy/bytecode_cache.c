@@ -1,5 +1,6 @@
 /* bytecode_cache: see bytecode_cache.h. */
 #include "policy/bytecode_cache.h"
+#include "policy/source.h"
 
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -73,7 +74,7 @@ int bytecode_cache_load(bytecode_cache_t *c, lua_State *L, const char *file)
 {
     struct stat st;
     if (stat(file, &st) != 0)
-        return luaL_loadfilex(L, file, "t"); /* its error message */
+        return source_load(L, file); /* its error message */
     chunk_t **at = find(c, file);
     chunk_t *k = *at;
     if (k && k->size == st.st_size && k->mtime.tv_sec == st.st_mtim.tv_sec &&
@@ -84,7 +85,7 @@ int bytecode_cache_load(bytecode_cache_t *c, lua_State *L, const char *file)
         *at = k->next;
         chunk_free(k);
     }
-    int status = luaL_loadfilex(L, file, "t");
+    int status = source_load(L, file);
     if (status != LUA_OK)
         return status;
     k = calloc(1, sizeof(*k));

@@ -9,8 +9,9 @@
 #include <lauxlib.h>
 
 #include "policy/policy_internal.h"
+#include "policy/source.h"
+#include "util/file.h"
 
-#define MAX_POLICY_FILE (1u << 20)
 
 /* The first line of the file where `field` is assigned, so a validation
  * error can say file:line like every other policy error; 1 if not found. */
@@ -107,25 +108,18 @@ static void read_info(policy_t *p)
 
 /* --- loading ------------------------------------------------------------- */
 
+/* The policy file, read once (util/file.h: a regular file, without
+ * blocking, at most POLICY_SOURCE_MAX). */
 static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s:1: cannot open %s: %s", path, path, strerror(errno));
-        return NULL;
+    const char *why;
+    char *text = file_read(path, POLICY_SOURCE_MAX, len, &why);
+    if (!text) {
+        if (strcmp(why, "too large") == 0)
+            why = "a policy file is at most 1 MiB";
+        snprintf(err, errlen, "%s:1: cannot open %s: %s", path, path, why);
     }
-    char *buf = malloc(MAX_POLICY_FILE + 1);
-    size_t n = buf ? fread(buf, 1, MAX_POLICY_FILE + 1, f) : 0;
-    bool failed = !buf || ferror(f);
-    fclose(f);
-    if (failed || n > MAX_POLICY_FILE) {
-        snprintf(err, errlen, "%s:1: %s", path,
-                 failed ? "cannot read the file" : "a policy file is at most 1 MiB");
-        free(buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
+    return text;
 }
 
 policy_t *policy_load(const char *path, const sandbox_config_t *cfg, char *err, size_t errlen)

@@ -12,6 +12,7 @@
 #include <lualib.h>
 
 #include "core/arena.h"
+#include "policy/source.h"
 
 #define DEFAULT_MEM_CAP (64u << 20)
 #define DEFAULT_INSTR_BUDGET 10000000u
@@ -263,7 +264,7 @@ static int sandbox_require_fn(lua_State *L)
                              "helpers and .lua files beside the policy)", name);
     }
     int status = helper && p->cache ? bytecode_cache_load(p->cache, L, file)
-                                     : luaL_loadfilex(L, file, "t");
+                                     : source_load(L, file);
     if (status != LUA_OK)
         return luaL_error(L, "module '%s' not found: %s", name, lua_tostring(L, -1));
     lua_pushstring(L, name);

@@ -318,3 +318,65 @@ def test_finding_4_one_maximum_value_size():
     finally:
         c.close()
         stop(proc)
+
+
+def policy_info(client):
+    info = client.execute_command("POLICY", "INFO")
+    return dict(zip(info[::2], info[1::2]))
+
+
+def test_finding_16_reload_paths_without_policy_dir(r):
+    """POLICY RELOAD <path> opened any path sent over the network."""
+    for path in ["/etc/passwd", "/nonexistent", "/dev/zero"]:
+        with pytest.raises(redis.ResponseError) as e:
+            r.execute_command("POLICY", "RELOAD", path)
+        assert str(e.value).startswith("policy: POLICY RELOAD takes a path only")
+    assert policy_info(r)["reload_failures"] == 0
+
+
+def test_finding_16_reload_paths_under_policy_dir(tmp_path):
+    """With --policy-dir, a path must resolve under it: one answer whether a
+    file outside exists or not; regular files only, opened without blocking
+    (a FIFO hung the daemon); SIGHUP and the watch follow the new path."""
+    d = tmp_path / "policies"
+    d.mkdir()
+    (d / "a.lua").write_text('return { name = "a", limits = { entries = 10 } }\n')
+    os.mkfifo(d / "fifo.lua")
+    os.symlink("/etc/passwd", d / "out.lua")
+    os.symlink("/dev/zero", d / "zero.lua")
+    proc, port = start("--policy-dir", str(d))
+    c = redis.Redis(port=port, decode_responses=True)
+    try:
+        fixed = "policy: not a file under the --policy-dir directory"
+        for path in ["/etc/passwd", "/nonexistent", str(d / "out.lua"), str(d / "zero.lua"),
+                     "../../../../etc/passwd", "missing.lua", str(tmp_path)]:
+            with pytest.raises(redis.ResponseError) as e:
+                c.execute_command("POLICY", "RELOAD", path)
+            assert str(e.value) == fixed, path
+        with pytest.raises(redis.ResponseError, match="fifo.lua:1: cannot open .*not a regular file"):
+            c.execute_command("POLICY", "RELOAD", "fifo.lua")
+        assert c.ping() is True
+        assert c.execute_command("POLICY", "RELOAD", "a.lua") == "OK"
+        assert policy_info(c)["path"] == str(d / "a.lua")
+        # SIGHUP follows the new path.
+        (d / "a.lua").write_text('return { name = "a2", limits = { entries = 10 } }\n')
+        proc.send_signal(signal.SIGHUP)
+        eventually(lambda: policy_info(c)["reloads"] >= 2)
+        assert c.execute_command("SESSION", "LIST") == []
+        assert policy_info(c)["path"] == str(d / "a.lua")
+    finally:
+        c.close()
+        stop(proc)
+
+
+def test_finding_16_policy_sources_are_regular_files(tmp_path):
+    """A policy file, or a file it requires, that is a FIFO fails at once:
+    it once blocked the open forever."""
+    os.mkfifo(tmp_path / "fifo.lua")
+    (tmp_path / "p.lua").write_text('local m = require "fifo"\nreturn { limits = {} }\n')
+    build = os.environ.get("POLICYD_BUILD", os.path.join(ROOT, "build"))
+    for policy, why in [(tmp_path / "fifo.lua", "not a regular file"),
+                        (tmp_path / "p.lua", "module 'fifo' not found: cannot open")]:
+        p = subprocess.run([os.path.join(build, "policyd"), "--check", str(policy)],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 1 and why in p.stderr, p
