@@ -71,7 +71,7 @@ return {
     e:close()
   end)
 
-  it("gives the built-in limits when the limits function fails", function()
+  it("refuses a new session's write when the limits function fails", function()
     local e = testing.engine { policy = policy([[
 return {
   limits = function(name)
@@ -79,12 +79,14 @@ return {
     return { entries = 5 }
   end,
 }]]) }
-    e:session("good"):set("k", "v")
-    e:session("evil"):set("k", "v")
+    assert.is_true(e:session("good"):set("k", "v"))
+    local ok, err = e:session("evil"):set("k", "v")
+    assert.is_nil(ok)
+    assert.matches("no limits for you", err)
     assert.equals(5, e:session("good"):info().limit_entries)
-    local evil = e:session("evil"):info()
-    assert.same({ 10 * 1024 * 1024, 20 }, { evil.limit_bytes, evil.limit_entries })
+    assert.is_nil(e:session("evil"):info()) -- no session came of it
     assert.matches("no limits for you", e:policy().last_error)
+    assert.equals(1, e:policy().hook_errors)
     e:close()
   end)
 

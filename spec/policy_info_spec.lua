@@ -37,7 +37,7 @@ describe("policy info", function()
     e:close()
   end)
 
-  it("puts every session on the built-in limits when it degrades", function()
+  it("keeps every session's limits when it degrades", function()
     local e = testing.engine { policy = policy_file([[
 return {
   limits = { bytes = "1GB", entries = 100000 },
@@ -50,13 +50,15 @@ return {
     assert.equals(30, s:info().entries)
     e:advance(10)
     assert.is_true(e:policy().degraded)
+    -- A typo in a hook once cut every session to the built-in 20 entries
+    -- and 10 MB; the last good limits and strategy stay.
     local info = s:info()
-    assert.same({ 10 * 1024 * 1024, 20, "lru" },
+    assert.same({ 1024 * 1024 * 1024, 100000, "lfu" },
       { info.limit_bytes, info.limit_entries, info.strategy })
-    assert.equals(20, info.entries)
-    assert.same({ 150 * 1024 * 1024, 15 }, { e:info().limit_bytes, e:info().limit_sessions })
+    assert.equals(30, info.entries)
+    assert.same({ 4 * 1024 * 1024 * 1024, 1000 }, { e:info().limit_bytes, e:info().limit_sessions })
     e:session("bob"):set("k", "v")
-    assert.equals(20, e:session("bob"):info().limit_entries)
+    assert.equals(100000, e:session("bob"):info().limit_entries)
     assert.matches("broken", e:policy().last_error)
     e:close()
   end)

@@ -30,7 +30,7 @@ bool arg_ll(const char *arg, size_t len, long long *out)
 
 void reply_status_error(conn_t *c, pd_status st)
 {
-    char msg[160];
+    char msg[600];
     switch (st) {
     case PD_TOOBIG:
     case PD_SYSFULL:
@@ -39,6 +39,9 @@ void reply_status_error(conn_t *c, pd_status st)
     case PD_REFUSED:
     case PD_NOMEM:
         snprintf(msg, sizeof(msg), "OOM %s", pd_strerror(st));
+        break;
+    case PD_POLICYERR:
+        snprintf(msg, sizeof(msg), "ERR policy: %.580s", runtime_refusal(c->svc->runtime));
         break;
     case PD_BADNAME:
         snprintf(msg, sizeof(msg), "ERR %s: a key's session (the text inside {...}, or "

@@ -216,9 +216,10 @@ pd_status engine_open(engine_t *e, const void *name, size_t len, session_t **out
     e->live[e->nlive++] = slot;
     uint32_t h = name_hash(e, name, len);
     e->names[name_pos(e, name, len, h)] = (name_slot_t){h, slot + 1};
-    if (e->cfg.on_open && !e->cfg.on_open(e->cfg.on_open_ud, e, s)) {
+    pd_status st = e->cfg.on_open ? e->cfg.on_open(e->cfg.on_open_ud, e, s) : PD_OK;
+    if (st != PD_OK) {
         engine_drop(e, s);
-        return PD_REFUSED;
+        return st;
     }
     *out = s;
     return PD_OK;

@@ -31,9 +31,9 @@ typedef bool (*engine_full_fn)(void *ud, engine_t *e, const void *name, size_t l
 
 /* Called when a session has just been created, before the write that
  * created it: a front end sets the session's limits and strategy (from its
- * policy). Return false to refuse the session: it is dropped again and the
- * write gets PD_REFUSED. */
-typedef bool (*engine_open_fn)(void *ud, engine_t *e, session_t *s);
+ * policy). Any status but PD_OK refuses the session: it is dropped again
+ * and the write gets that status (PD_REFUSED, PD_POLICYERR). */
+typedef pd_status (*engine_open_fn)(void *ud, engine_t *e, session_t *s);
 
 /* Called just before a session is dropped, so a front end can free what it
  * keeps in the session (s->runtime_data). */
@@ -93,7 +93,7 @@ session_t *engine_find(engine_t *e, const void *name, size_t len);
 
 /* The session named `name`, created if absent (only writes create).
  * PD_OK, PD_BADNAME (longer than engine_max_name), PD_NOSESSION (limit or
- * arenas exhausted), PD_REFUSED (by the policy), PD_NOMEM. */
+ * arenas exhausted), PD_REFUSED or PD_POLICYERR (from on_open), PD_NOMEM. */
 pd_status engine_open(engine_t *e, const void *name, size_t len, session_t **out);
 
 /* The session that owns `key`, created if `create` (see session_name_of_key).

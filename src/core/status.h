@@ -16,6 +16,7 @@ typedef enum pd_status {
     PD_NOMEM,       /* jemalloc refused an allocation */
     PD_REFUSED,     /* the policy refused to open the session */
     PD_BADNAME,     /* a session name longer than the engine allows */
+    PD_POLICYERR,   /* the policy failed to decide (its limits function erred) */
 } pd_status;
 
 /* A short, stable, human-readable message for a status. */
@@ -35,6 +36,7 @@ static inline const char *pd_strerror(pd_status s)
     case PD_NOMEM:     return "out of memory";
     case PD_REFUSED:   return "the policy refused to open this session";
     case PD_BADNAME:   return "session name too long";
+    case PD_POLICYERR: return "the policy failed to give this session its limits";
     }
     return "unknown status";
 }

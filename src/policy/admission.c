@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "policy/runtime_internal.h"
+#include "util/log.h"
 
 /* Runs on_session_open for `name` and applies its actions (none if it
  * failed). Returns policy_on_session_open's answer. */
@@ -42,7 +43,7 @@ bool runtime_on_full(void *ud, engine_t *e, const void *name, size_t len)
     runtime_t *rt = ud;
     pending_clear(rt);
     if (rt->degraded)
-        return false; /* built-in limits: no admission by policy */
+        return false; /* no admission hook while degraded */
     uint32_t before = engine_session_count(e);
     int rc = admit(rt, name, len, NULL, &rt->pending.lim, &rt->pending.strategy);
     /* The decision holds only for the on_open that follows at once, which
@@ -58,12 +59,27 @@ bool runtime_on_full(void *ud, engine_t *e, const void *name, size_t len)
     return true;
 }
 
+/* The policy's limits for a new session; if its limits function fails,
+ * the session is refused (and the write with it), with the error as the
+ * reason: a session never runs without limits. */
+static pd_status apply_limits(runtime_t *rt, session_t *s)
+{
+    if (policy_apply_limits(rt->policy, s) == 0)
+        return PD_OK;
+    policy_info_t in;
+    policy_get_info(rt->policy, &in);
+    snprintf(rt->refusal, sizeof(rt->refusal), "%s", in.last_error);
+    log_event(LOG_ERROR, "policy limits failed, session refused", "error", in.last_error, NULL);
+    return PD_POLICYERR;
+}
+
 /* Limits from on_session_open's table: what it left out comes from the
  * policy's limits, as if it had said only what differs. */
-static void merge_limits(runtime_t *rt, session_t *s, session_limits_t lim, int strategy)
+static pd_status merge_limits(runtime_t *rt, session_t *s, session_limits_t lim, int strategy)
 {
-    if (policy_apply_limits(rt->policy, s) != 0)
-        runtime_builtin_limits(s);
+    pd_status st = apply_limits(rt, s);
+    if (st != PD_OK)
+        return st;
     session_limits_t now = s->limits;
     if (lim.bytes)
         now.bytes = lim.bytes;
@@ -72,16 +88,16 @@ static void merge_limits(runtime_t *rt, session_t *s, session_limits_t lim, int 
     if (strategy >= 0)
         session_set_strategy(s, (evict_kind)strategy);
     session_set_limits(s, now);
+    return PD_OK;
 }
 
-bool runtime_on_open(void *ud, engine_t *e, session_t *s)
+pd_status runtime_on_open(void *ud, engine_t *e, session_t *s)
 {
     (void)e;
     runtime_t *rt = ud;
-    if (rt->degraded) {
+    if (rt->degraded) { /* no admission hook; the policy's limits still */
         pending_clear(rt);
-        runtime_builtin_limits(s);
-        return true;
+        return apply_limits(rt, s);
     }
     session_limits_t lim = {0};
     int strategy = -1;
@@ -98,12 +114,8 @@ bool runtime_on_open(void *ud, engine_t *e, session_t *s)
     }
     pending_clear(rt);
     if (rc == 2)
-        return false;
-    if (rc == 1)
-        merge_limits(rt, s, lim, strategy);
-    else if (policy_apply_limits(rt->policy, s) != 0)
-        runtime_builtin_limits(s); /* the limits function failed: never unlimited */
-    return true;
+        return PD_REFUSED;
+    return rc == 1 ? merge_limits(rt, s, lim, strategy) : apply_limits(rt, s);
 }
 
 void runtime_on_drop(void *ud, engine_t *e, session_t *s)

@@ -12,7 +12,6 @@
 #include "policy/source.h"
 #include "util/file.h"
 
-
 /* The first line of the file where `field` is assigned, so a validation
  * error can say file:line like every other policy error; 1 if not found. */
 static int field_line(const char *path, const char *field)
@@ -122,6 +121,60 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
     return text;
 }
 
+/* Where a load failed: the message is read differently. */
+enum { FAILED_LUA, FAILED_NOT_TABLE, FAILED_VALIDATE };
+
+typedef struct loading {
+    policy_t *p;
+    const char *text;
+    size_t len;
+    int failed;
+    const char *type; /* FAILED_NOT_TABLE: what the file returned */
+} loading_t;
+
+/* Registry references to the helper functions the host calls, taken now:
+ * at hook time the host looks nothing up that a policy could have touched. */
+static int helper_ref(policy_t *p, const char *module, const char *field)
+{
+    lua_State *L = p->sb.L;
+    if (sandbox_require(&p->sb, module) != LUA_OK)
+        lua_error(L);
+    lua_getfield(L, -1, field);
+    lua_remove(L, -2);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static int load_body(lua_State *L)
+{
+    loading_t *k = lua_touserdata(L, 1);
+    policy_t *p = k->p;
+    lua_settop(L, 0);
+    lua_pushfstring(L, "@%s", p->path);
+    if (luaL_loadbufferx(L, k->text, k->len, lua_tostring(L, 1), "t") != LUA_OK)
+        return lua_error(L);
+    if (sandbox_call(&p->sb, 0, 1) != LUA_OK)
+        return lua_error(L);
+    if (!lua_istable(L, -1)) {
+        k->failed = FAILED_NOT_TABLE;
+        k->type = luaL_typename(L, -1);
+        return 0;
+    }
+    if (sandbox_require(&p->sb, "policyd.validate") != LUA_OK)
+        return lua_error(L);
+    lua_insert(L, -2);
+    if (sandbox_call(&p->sb, 1, 1) != LUA_OK) {
+        k->failed = FAILED_VALIDATE;
+        return lua_error(L);
+    }
+    p->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    p->state_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    p->act_new_ref = helper_ref(p, "policyd.act", "new");
+    p->validate_limits_ref = helper_ref(p, "policyd.validate", "limits");
+    read_info(p);
+    return 0;
+}
+
 policy_t *policy_load(const char *path, const sandbox_config_t *cfg, char *err, size_t errlen)
 {
     policy_t *p = calloc(1, sizeof(*p));
@@ -129,57 +182,46 @@ policy_t *policy_load(const char *path, const sandbox_config_t *cfg, char *err, 
         snprintf(err, errlen, "%s:1: out of memory", path);
         return NULL;
     }
-    p->ref = LUA_NOREF;
-    p->state_ref = LUA_NOREF;
+    p->ref = p->state_ref = p->act_new_ref = p->validate_limits_ref = LUA_NOREF;
     snprintf(p->path, sizeof(p->path), "%s", path);
     if (sandbox_open(&p->sb, path, cfg, err, errlen) != 0) {
         free(p);
         return NULL;
     }
-    lua_State *L = p->sb.L;
-    /* One read: what is hashed is what runs. Lua's own messages already
-     * read "file:line: message". */
-    size_t len;
-    char *text = read_file(path, &len, err, errlen);
-    if (!text)
-        goto failed;
-    SHA256Data((const uint8_t *)text, len, p->sha256);
-    char chunkname[PATH_MAX + 1];
-    snprintf(chunkname, sizeof(chunkname), "@%s", path);
-    int rc = luaL_loadbufferx(L, text, len, chunkname, "t");
+    /* One read: what is hashed is what runs. */
+    loading_t k = {.p = p, .failed = FAILED_LUA};
+    char *text = read_file(path, &k.len, err, errlen);
+    if (!text) {
+        policy_free(p);
+        return NULL;
+    }
+    SHA256Data((const uint8_t *)text, k.len, p->sha256);
+    k.text = text;
+    int rc = sandbox_protect(&p->sb, load_body, &k);
     free(text);
-    if (rc != LUA_OK || sandbox_call(&p->sb, 0, 1) != LUA_OK)
-        goto lua_failed;
-    if (!lua_istable(L, -1)) {
-        snprintf(err, errlen, "%s:1: a policy must return a table, not %s", path,
-                 luaL_typename(L, -1));
-        goto failed;
-    }
-    if (sandbox_require(&p->sb, "policyd.validate") != LUA_OK)
-        goto lua_failed;
-    lua_insert(L, -2);
-    if (sandbox_call(&p->sb, 1, 1) != LUA_OK) {
-        /* validate's messages name the field; find the line it is on. */
-        const char *msg = lua_tostring(L, -1);
-        snprintf(err, errlen, "%s:%d: %s", path, field_line(path, msg ? msg : ""),
-                 msg ? msg : "invalid policy");
-        goto failed;
-    }
-    p->ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_newtable(L);
-    p->state_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    read_info(p);
-    return p;
-lua_failed: {
-        const char *msg = lua_tostring(L, -1);
-        if (msg && strncmp(msg, path, strlen(path)) == 0)
+    if (rc == LUA_OK && k.failed == FAILED_NOT_TABLE) {
+        snprintf(err, errlen, "%s:1: a policy must return a table, not %s", path, k.type);
+    } else if (rc != LUA_OK) {
+        char msg[900];
+        sandbox_error_text(&p->sb, msg, sizeof(msg));
+        if (k.failed == FAILED_VALIDATE) /* validate's messages name the field */
+            snprintf(err, errlen, "%s:%d: %s", path, field_line(path, msg), msg);
+        else if (strncmp(msg, path, strlen(path)) == 0) /* Lua's say file:line */
             snprintf(err, errlen, "%s", msg);
         else
-            snprintf(err, errlen, "%s:1: %s", path, msg ? msg : "error");
+            snprintf(err, errlen, "%s:1: %s", path, msg);
+    } else {
+        lua_settop(p->sb.L, 0);
+        return p;
     }
-failed:
     policy_free(p);
     return NULL;
+}
+
+void policy_fail_allocs_from(policy_t *p, uint64_t n)
+{
+    p->sb.allocs = 0;
+    p->sb.fail_from = n;
 }
 
 void policy_free(policy_t *p)
@@ -198,39 +240,53 @@ void policy_get_info(const policy_t *p, policy_info_t *out)
         out->last_error = "";
 }
 
+typedef struct limits_call {
+    policy_t *p;
+    const char *name;
+    size_t len;
+    session_limits_t *out;
+    int *strategy;
+} limits_call_t;
+
+static int limits_body(lua_State *L)
+{
+    limits_call_t *k = lua_touserdata(L, 1);
+    policy_t *p = k->p;
+    lua_settop(L, 0);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
+    lua_getfield(L, -1, "limits");
+    if (p->info.limits_function) {
+        /* limits(name), then validate.limits(result), both budgeted. */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, p->validate_limits_ref);
+        lua_insert(L, -2);
+        lua_pushlstring(L, k->name, k->len);
+        if (sandbox_call(&p->sb, 1, 1) != LUA_OK || sandbox_call(&p->sb, 1, 1) != LUA_OK)
+            return lua_error(L);
+    }
+    policy_read_limits(L, k->out, k->strategy);
+    return 0;
+}
+
 int policy_session_limits(policy_t *p, const char *name, size_t len,
                           session_limits_t *out, int *strategy, char *err,
                           size_t errlen)
 {
-    lua_State *L = p->sb.L;
     *strategy = p->info.strategy;
-    if (!p->info.limits_function) {
-        *out = p->info.limits;
-        lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
-        lua_getfield(L, -1, "limits");
-        policy_read_limits(L, out, strategy);
-        lua_pop(L, 2);
-        return 0;
+    *out = p->info.limits;
+    limits_call_t k = {.p = p, .name = name, .len = len, .out = out, .strategy = strategy};
+    if (sandbox_protect(&p->sb, limits_body, &k) != LUA_OK) {
+        char msg[400];
+        sandbox_error_text(&p->sb, msg, sizeof(msg));
+        snprintf(err, errlen, "%s: limits(\"%.*s\"): %s", p->path, (int)(len < 64 ? len : 64),
+                 name, msg);
+        p->info.hook_errors++;
+        snprintf(p->last_error, sizeof(p->last_error), "%s", err);
+        p->info.last_error = p->last_error;
+        lua_settop(p->sb.L, 0);
+        return -1;
     }
-    /* limits(name), then validate.limits(result). */
-    if (sandbox_require(&p->sb, "policyd.validate") != LUA_OK)
-        goto failed;
-    lua_getfield(L, -1, "limits");
-    lua_remove(L, -2);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
-    lua_getfield(L, -1, "limits");
-    lua_remove(L, -2);
-    lua_pushlstring(L, name, len);
-    if (sandbox_call(&p->sb, 1, 1) != LUA_OK || sandbox_call(&p->sb, 1, 1) != LUA_OK)
-        goto failed;
-    policy_read_limits(L, out, strategy);
-    lua_pop(L, 1);
+    lua_settop(p->sb.L, 0);
     return 0;
-failed:
-    snprintf(err, errlen, "%s: limits(\"%.*s\"): %s", p->path, (int)(len < 64 ? len : 64),
-             name, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
-    lua_settop(L, 0);
-    return -1;
 }
 
 void policy_configure(policy_t *p, engine_config_t *cfg)

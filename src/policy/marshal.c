@@ -1,8 +1,13 @@
 /* marshal: calling into a policy — the engine's data pushed as Lua tables
  * (the snapshot, a chooser's candidates), the hooks called under the
  * sandbox's budget, and what they return read back into C (limits,
- * recorded actions, a chosen victim). Anything that allocates in the Lua
- * state runs protected. */
+ * recorded actions, a chosen victim).
+ *
+ * Every entry point runs its whole body protected (sandbox_protect): a
+ * push that meets the state's byte cap, or any error, is a hook error,
+ * never a Lua panic. What a hook returns is read raw (no metamethod of the
+ * policy's runs outside the budget); the helpers the host calls (act.new,
+ * validate.limits) run under the budget too. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,30 +16,37 @@
 
 #include "policy/policy_internal.h"
 
-/* --- limits and the chooser, for the engine's sessions ------------------ */
-
 /* Counts a failed call into the policy and keeps its message (the error at
  * the top of the stack) as last_error; clears the stack. */
-static void hook_failed(policy_t *p, const char *what)
+static void hook_failed(policy_t *p, const char *what, char *err, size_t errlen)
 {
+    char msg[400];
+    sandbox_error_text(&p->sb, msg, sizeof(msg));
     p->info.hook_errors++;
-    const char *msg = lua_tostring(p->sb.L, -1);
-    snprintf(p->last_error, sizeof(p->last_error), "%s: %s", what, msg ? msg : "error");
+    snprintf(p->last_error, sizeof(p->last_error), "%s: %s", what, msg);
     p->info.last_error = p->last_error;
+    if (err)
+        snprintf(err, errlen, "%s: %s", what, msg);
     lua_settop(p->sb.L, 0);
 }
+
+/* Calls the function below nargs arguments under the budget; an error
+ * goes on up to the entry point's protection. */
+static void budget_call(policy_t *p, int nargs, int nresults)
+{
+    if (sandbox_call(&p->sb, nargs, nresults) != LUA_OK)
+        lua_error(p->sb.L);
+}
+
+/* --- limits and the chooser, for the engine's sessions ------------------ */
 
 int policy_apply_limits(policy_t *p, session_t *s)
 {
     session_limits_t lim;
     int strategy;
     char err[512];
-    if (policy_session_limits(p, s->name, s->name_len, &lim, &strategy, err, sizeof(err)) != 0) {
-        p->info.hook_errors++;
-        snprintf(p->last_error, sizeof(p->last_error), "%s", err);
-        p->info.last_error = p->last_error;
+    if (policy_session_limits(p, s->name, s->name_len, &lim, &strategy, err, sizeof(err)) != 0)
         return -1;
-    }
     session_set_limits(s, lim);
     session_set_strategy(s, strategy < 0 ? EVICT_CHOOSER : (evict_kind)strategy);
     return 0;
@@ -46,60 +58,73 @@ static void set_number(lua_State *L, const char *field, double v)
     lua_setfield(L, -2, field);
 }
 
-int policy_choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n)
+static void set_uint(lua_State *L, const char *field, uint64_t v)
 {
-    (void)s;
-    policy_t *p = ud;
-    lua_State *L = p->sb.L;
-    lua_createtable(L, (int)n, 0);
-    for (size_t i = 0; i < n; i++) {
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, field);
+}
+
+typedef struct choice {
+    policy_t *p;
+    const evict_candidate_t *c;
+    size_t n;
+    int pick;
+} choice_t;
+
+static int choose_body(lua_State *L)
+{
+    choice_t *k = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    lua_createtable(L, (int)k->n, 0);
+    for (size_t i = 0; i < k->n; i++) {
+        const evict_candidate_t *c = &k->c[i];
         lua_createtable(L, 0, 7);
-        lua_pushlstring(L, (const char *)c[i].key, c[i].klen);
+        lua_pushlstring(L, (const char *)c->key, c->klen);
         lua_setfield(L, -2, "key");
-        lua_pushinteger(L, (lua_Integer)c[i].bytes);
-        lua_setfield(L, -2, "bytes");
-        set_number(L, "idle", (double)c[i].idle_ms / 1000.0);
-        set_number(L, "age", (double)c[i].age_ms / 1000.0);
-        lua_pushinteger(L, c[i].hits);
-        lua_setfield(L, -2, "hits");
-        lua_pushinteger(L, c[i].frequency);
-        lua_setfield(L, -2, "frequency");
-        if (c[i].ttl_ms >= 0)
-            set_number(L, "ttl", (double)c[i].ttl_ms / 1000.0);
+        set_uint(L, "bytes", c->bytes);
+        set_number(L, "idle", (double)c->idle_ms / 1000.0);
+        set_number(L, "age", (double)c->age_ms / 1000.0);
+        set_uint(L, "hits", c->hits);
+        set_uint(L, "frequency", c->frequency);
+        if (c->ttl_ms >= 0)
+            set_number(L, "ttl", (double)c->ttl_ms / 1000.0);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, k->p->ref);
     lua_getfield(L, -1, "eviction");
     lua_remove(L, -2);
-    lua_pushvalue(L, -2);
-    if (sandbox_call(&p->sb, 1, 1) != LUA_OK) {
-        hook_failed(p, "eviction");
-        return -1;
-    }
-    int pick = -1;
+    lua_pushvalue(L, 1);
+    budget_call(k->p, 1, 1);
+    /* 1: candidates, 2: the answer: a candidate or its key, compared raw */
     size_t klen;
-    const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &klen) : NULL;
-    for (size_t i = 0; i < n && pick < 0; i++) {
+    const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &klen) : NULL;
+    for (size_t i = 0; i < k->n && k->pick < 0; i++) {
         if (key) {
-            if (klen == c[i].klen && memcmp(key, c[i].key, klen) == 0)
-                pick = (int)i;
+            if (klen == k->c[i].klen && memcmp(key, k->c[i].key, klen) == 0)
+                k->pick = (int)i;
         } else {
-            lua_rawgeti(L, -2, (lua_Integer)i + 1);
-            if (lua_rawequal(L, -1, -2))
-                pick = (int)i;
+            lua_rawgeti(L, 1, (lua_Integer)i + 1);
+            if (lua_rawequal(L, -1, 2))
+                k->pick = (int)i;
             lua_pop(L, 1);
         }
     }
-    if (pick < 0) {
-        lua_pushfstring(L, "the chooser returned %s, not one of the candidates or its key",
-                        luaL_typename(L, -1));
-        hook_failed(p, "eviction");
-        return -1;
-    }
-    lua_pop(L, 2);
-    return pick;
+    if (k->pick < 0)
+        return luaL_error(L, "the chooser returned %s, not one of the candidates or its key",
+                          luaL_typename(L, 2));
+    return 0;
 }
 
+int policy_choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n)
+{
+    (void)s;
+    choice_t k = {.p = ud, .c = c, .n = n, .pick = -1};
+    if (sandbox_protect(&k.p->sb, choose_body, &k) != LUA_OK) {
+        hook_failed(k.p, "eviction", NULL, 0);
+        return -1;
+    }
+    return k.pick;
+}
 
 /* --- on_sample and on_session_open: the snapshot in, actions out -------- */
 
@@ -116,12 +141,6 @@ void policy_actions_free(policy_actions_t *a)
         free(a->items[i].session);
     free(a->items);
     *a = (policy_actions_t){0};
-}
-
-static void set_uint(lua_State *L, const char *field, uint64_t v)
-{
-    lua_pushinteger(L, (lua_Integer)v);
-    lua_setfield(L, -2, field);
 }
 
 static void push_snapshot(lua_State *L, const policy_snapshot_t *snap)
@@ -163,23 +182,6 @@ static void push_snapshot(lua_State *L, const policy_snapshot_t *snap)
     lua_setfield(L, -2, "sessions");
 }
 
-static int snapshot_fn(lua_State *L)
-{
-    push_snapshot(L, lua_touserdata(L, 1));
-    return 1;
-}
-
-/* Pushes the snapshot; building it may run out of the state's memory, so
- * it runs protected. On failure the error message is pushed instead. */
-static bool push_snapshot_protected(lua_State *L, const policy_snapshot_t *snap)
-{
-    lua_pushcfunction(L, snapshot_fn);
-    lua_pushlightuserdata(L, (void *)snap);
-    return lua_pcall(L, 1, 1, 0) == LUA_OK;
-}
-
-/* Pushes the hook `name` of the policy table, or returns false (nothing
- * pushed) when the policy has none. */
 bool policy_push_hook(policy_t *p, const char *name)
 {
     lua_rawgeti(p->sb.L, LUA_REGISTRYINDEX, p->ref);
@@ -191,22 +193,12 @@ bool policy_push_hook(policy_t *p, const char *name)
     return false;
 }
 
-/* Pushes act and its records list. */
-static int push_act(policy_t *p)
-{
-    lua_State *L = p->sb.L;
-    if (sandbox_require(&p->sb, "policyd.act") != LUA_OK)
-        return -1;
-    lua_getfield(L, -1, "new");
-    lua_remove(L, -2);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, p->state_ref);
-    return lua_pcall(L, 1, 2, 0) == LUA_OK ? 0 : -1;
-}
-
+/* A text field of a record, cut to `len` (records are made by policyd.act:
+ * plain tables of checked values). */
 static void copy_field(lua_State *L, int t, const char *field, char *out, size_t len)
 {
     lua_getfield(L, t, field);
-    const char *v = lua_tostring(L, -1);
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
     snprintf(out, len, "%s", v ? v : "");
     lua_pop(L, 1);
 }
@@ -214,8 +206,8 @@ static void copy_field(lua_State *L, int t, const char *field, char *out, size_t
 static double number_field(lua_State *L, int t, const char *field, bool *has)
 {
     lua_getfield(L, t, field);
-    *has = lua_isnumber(L, -1);
-    double v = lua_tonumber(L, -1);
+    *has = lua_type(L, -1) == LUA_TNUMBER;
+    double v = *has ? lua_tonumber(L, -1) : 0;
     lua_pop(L, 1);
     return v;
 }
@@ -226,17 +218,16 @@ static const char *const op_names[] = {
     [POLICY_SET_LIMITS] = "set_limits", [POLICY_LOG] = "log",
 };
 
-/* Appends the records at `idx` (checked by policyd.act) to out. Runs
- * protected (see take_records_protected): reading may allocate. */
-static int take_records(lua_State *L, int idx, policy_actions_t *out)
+/* Appends the records at `idx` (checked by policyd.act) to out. */
+static void take_records(lua_State *L, int idx, policy_actions_t *out)
 {
-    lua_Integer n = luaL_len(L, idx);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     for (lua_Integer i = 1; i <= n; i++) {
         if (out->len == out->cap) {
             size_t cap = out->cap ? out->cap * 2 : 8;
             policy_action_t *items = realloc(out->items, cap * sizeof(*items));
             if (!items)
-                return -1;
+                luaL_error(L, "out of memory recording actions");
             out->items = items;
             out->cap = cap;
         }
@@ -258,7 +249,7 @@ static int take_records(lua_State *L, int idx, policy_actions_t *out)
             const char *name = lua_tolstring(L, -1, &len);
             a->session = malloc(len + 1);
             if (!a->session)
-                return -1;
+                luaL_error(L, "out of memory recording actions");
             memcpy(a->session, name, len);
             a->session[len] = '\0';
             a->session_len = len;
@@ -287,68 +278,97 @@ static int take_records(lua_State *L, int idx, policy_actions_t *out)
             policy_read_limits(L, &a->limits, &a->strategy);
         lua_settop(L, r - 1);
     }
-    return 0;
 }
 
-static int take_records_fn(lua_State *L)
-{
-    policy_actions_t *out = lua_touserdata(L, 2);
-    if (take_records(L, 1, out) != 0)
-        return luaL_error(L, "out of memory recording actions");
-    return 0;
-}
-
-/* Calls the hook with the nargs arguments above it and act appended. On
- * success appends its records to out, keeps act.state (a hook may have
- * replaced the table), and leaves the hook's results on the stack; on
- * failure leaves the error message. */
-static int call_with_act(policy_t *p, int nargs, int nresults, policy_actions_t *out)
+/* Calls the hook with the nargs arguments above it and act appended, then
+ * appends its records to out, keeps act.state (a hook may have replaced
+ * the table: read raw, so a metatable of the policy's on `act` runs
+ * nothing), and leaves the hook's nresults results on the stack. */
+static void call_with_act(policy_t *p, int nargs, int nresults, policy_actions_t *out)
 {
     lua_State *L = p->sb.L;
     int hook = lua_gettop(L) - nargs;
-    if (push_act(p) != 0)
-        return -1;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->act_new_ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->state_ref);
+    budget_call(p, 1, 2);
     /* hook args act records -> records act hook args act */
     lua_rotate(L, hook, 1);
     lua_pushvalue(L, -1);
     lua_rotate(L, hook + 1, 1);
-    int rc = sandbox_call(&p->sb, nargs + 1, nresults);
-    /* records act results-or-error */
-    if (rc == LUA_OK) {
-        lua_getfield(L, hook + 1, "state");
-        if (lua_istable(L, -1))
-            lua_rawseti(L, LUA_REGISTRYINDEX, p->state_ref);
-        else
-            lua_pop(L, 1);
-        lua_pushcfunction(L, take_records_fn);
-        lua_pushvalue(L, hook);
-        lua_pushlightuserdata(L, out);
-        rc = lua_pcall(L, 2, 0, 0);
+    budget_call(p, nargs + 1, nresults);
+    /* records act results */
+    lua_pushliteral(L, "state");
+    if (lua_rawget(L, hook + 1) == LUA_TTABLE)
+        lua_rawseti(L, LUA_REGISTRYINDEX, p->state_ref);
+    else
+        lua_pop(L, 1);
+    take_records(L, hook, out);
+    lua_remove(L, hook);
+    lua_remove(L, hook);
+}
+
+typedef struct hook_call {
+    policy_t *p;
+    const policy_snapshot_t *snap;
+    const char *name;         /* on_session_open: the session's */
+    size_t len;
+    policy_actions_t *out;
+    session_limits_t *lim;
+    int *strategy;
+    int rc;
+    char reason[400];         /* on_session_open's refusal */
+} hook_call_t;
+
+static int on_sample_body(lua_State *L)
+{
+    hook_call_t *k = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    if (!policy_push_hook(k->p, "on_sample")) {
+        k->rc = 1;
+        return 0;
     }
-    lua_remove(L, hook);
-    lua_remove(L, hook);
-    return rc == LUA_OK ? 0 : -1;
+    push_snapshot(L, k->snap);
+    call_with_act(k->p, 1, 0, k->out);
+    return 0;
 }
 
 int policy_on_sample(policy_t *p, const policy_snapshot_t *snap,
                      policy_actions_t *out, char *err, size_t errlen)
 {
-    lua_State *L = p->sb.L;
-    if (!policy_push_hook(p, "on_sample"))
-        return 1;
-    if (!push_snapshot_protected(L, snap)) {
-        snprintf(err, errlen, "on_sample: %s", lua_tostring(L, -1));
-        hook_failed(p, "on_sample");
-        return -1;
-    }
+    hook_call_t k = {.p = p, .snap = snap, .out = out};
     size_t before = out->len;
-    if (call_with_act(p, 1, 0, out) != 0) {
+    if (sandbox_protect(&p->sb, on_sample_body, &k) != LUA_OK) {
         actions_truncate(out, before);
-        snprintf(err, errlen, "on_sample: %s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
-        hook_failed(p, "on_sample");
+        hook_failed(p, "on_sample", err, errlen);
         return -1;
     }
+    lua_settop(p->sb.L, 0);
+    return k.rc;
+}
+
+static int on_session_open_body(lua_State *L)
+{
+    hook_call_t *k = lua_touserdata(L, 1);
     lua_settop(L, 0);
+    if (!policy_push_hook(k->p, "on_session_open"))
+        return 0;
+    lua_pushlstring(L, k->name, k->len);
+    push_snapshot(L, k->snap);
+    call_with_act(k->p, 2, 2, k->out);
+    /* 1: result, 2: reason */
+    if (lua_type(L, 1) == LUA_TBOOLEAN && !lua_toboolean(L, 1)) {
+        k->rc = 2;
+        snprintf(k->reason, sizeof(k->reason), "%s",
+                 lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "refused by the policy");
+    } else if (lua_type(L, 1) == LUA_TTABLE) {
+        /* A limits table: normalized like the policy's own. */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, k->p->validate_limits_ref);
+        lua_pushvalue(L, 1);
+        budget_call(k->p, 1, 1);
+        *k->strategy = k->p->info.strategy;
+        policy_read_limits(L, k->lim, k->strategy);
+        k->rc = 1;
+    }
     return 0;
 }
 
@@ -357,50 +377,16 @@ int policy_on_session_open(policy_t *p, const char *name, size_t len,
                            int *strategy, policy_actions_t *out, char *err,
                            size_t errlen)
 {
-    lua_State *L = p->sb.L;
-    if (!policy_push_hook(p, "on_session_open"))
-        return 0;
-    lua_pushlstring(L, name, len);
-    if (!push_snapshot_protected(L, snap)) {
-        snprintf(err, errlen, "on_session_open: %s", lua_tostring(L, -1));
-        hook_failed(p, "on_session_open");
-        return -1;
-    }
+    hook_call_t k = {.p = p, .snap = snap, .name = name, .len = len, .out = out, .lim = lim,
+                     .strategy = strategy};
     size_t before = out->len;
-    if (call_with_act(p, 2, 2, out) != 0) {
+    if (sandbox_protect(&p->sb, on_session_open_body, &k) != LUA_OK) {
         actions_truncate(out, before);
-        snprintf(err, errlen, "on_session_open: %s",
-                 lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
-        hook_failed(p, "on_session_open");
+        hook_failed(p, "on_session_open", err, errlen);
         return -1;
     }
-    /* stack: result, reason */
-    int rc = 0;
-    if (lua_isboolean(L, -2) && !lua_toboolean(L, -2)) {
-        const char *reason = lua_tostring(L, -1);
-        snprintf(err, errlen, "%s", reason ? reason : "refused by the policy");
-        rc = 2;
-    } else if (lua_istable(L, -2)) {
-        lua_pop(L, 1);
-        /* A limits table: normalized like the policy's own. */
-        if (sandbox_require(&p->sb, "policyd.validate") == LUA_OK) {
-            lua_getfield(L, -1, "limits");
-            lua_remove(L, -2);
-            lua_pushvalue(L, -2);
-            if (sandbox_call(&p->sb, 1, 1) == LUA_OK) {
-                *strategy = p->info.strategy;
-                policy_read_limits(L, lim, strategy);
-                rc = 1;
-            }
-        }
-        if (rc != 1) {
-            actions_truncate(out, before);
-            snprintf(err, errlen, "on_session_open: %s",
-                     lua_tostring(L, -1) ? lua_tostring(L, -1) : "invalid limits");
-            hook_failed(p, "on_session_open");
-            return -1;
-        }
-    }
-    lua_settop(L, 0);
-    return rc;
+    if (k.rc == 2)
+        snprintf(err, errlen, "%s", k.reason);
+    lua_settop(p->sb.L, 0);
+    return k.rc;
 }

@@ -27,6 +27,11 @@ policy_t *policy_load(const char *path, const sandbox_config_t *cfg, char *err,
 
 void policy_free(policy_t *p);
 
+/* Fault injection for tests: from the n-th allocation of the Lua state on
+ * (counted from now), every allocation fails, as if the state were at its
+ * byte cap; 0 ends it. */
+void policy_fail_allocs_from(policy_t *p, uint64_t n);
+
 /* What the policy file set (normalized; defaults filled). */
 typedef struct policy_info {
     const char *name;            /* "" when unnamed */
@@ -115,7 +120,9 @@ int policy_on_session_open(policy_t *p, const char *name, size_t len,
 
 /* Hands `from`'s act.state to `to`: a deep copy of its plain data, passed to
  * to's on_reload(old_state), whose table result (if any) becomes to's
- * state. Returns 0, or -1 with err set (on_reload failed). */
+ * state. Returns 0; 1 when the old state could not be copied (too deep,
+ * too large, or `to` out of memory): it is dropped, on_reload got an empty
+ * table, and err says why; or -1 with err set when on_reload failed. */
 int policy_take_state(policy_t *to, policy_t *from, char *err, size_t errlen);
 
 /* Gives a session the policy's limits and strategy. Returns 0, or -1 when

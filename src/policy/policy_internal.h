@@ -17,6 +17,8 @@ struct policy {
     char path[PATH_MAX];
     int ref;                /* registry ref of the normalized policy table */
     int state_ref;          /* registry ref of act.state */
+    int act_new_ref;        /* policyd.act's new, taken at load */
+    int validate_limits_ref; /* policyd.validate's limits, taken at load */
     policy_info_t info;
     char name[128];
     char sha256[SHA256_DIGEST_STRING_LENGTH];

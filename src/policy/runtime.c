@@ -137,13 +137,6 @@ void runtime_snapshot(runtime_t *rt, policy_snapshot_t *snap, const session_t *s
     snap->sessions = (uint32_t)n; /* a session being opened is not in yet */
 }
 
-void runtime_builtin_limits(session_t *s)
-{
-    session_set_strategy(s, EVICT_LRU);
-    session_set_limits(s, (session_limits_t){RUNTIME_BUILTIN_SESSION_BYTES,
-                                             RUNTIME_BUILTIN_SESSION_ENTRIES});
-}
-
 static void record_growth(runtime_t *rt, double t)
 {
     for (session_t *s = engine_next(rt->engine, NULL); s; s = engine_next(rt->engine, s)) {
@@ -167,17 +160,18 @@ static void record_growth(runtime_t *rt, double t)
                st.process.allocated > st.bytes ? (double)(st.process.allocated - st.bytes) : 0);
 }
 
+/* Too many failed samples: no more on_sample until a good reload. The
+ * sessions keep the last good limits and strategy: a typo in a hook must
+ * not cut every tenant down to built-in budgets. */
 static void degrade(runtime_t *rt, const char *err)
 {
     rt->degraded = true;
     alert_t a = {.time_ms = engine_now(rt->engine), .severity = ALERT_CRITICAL};
     snprintf(a.kind, sizeof(a.kind), "policy_degraded");
-    snprintf(a.message, sizeof(a.message), "%d failed samples in a row: built-in "
-             "limits until a good reload. Last: %.380s", RUNTIME_MAX_FAILURES, err);
+    snprintf(a.message, sizeof(a.message), "%d failed samples in a row: on_sample is no longer "
+             "called until a good reload; limits stay as they are. Last: %.330s",
+             RUNTIME_MAX_FAILURES, err);
     alerts_raise(rt->alerts, &a);
-    engine_set_limits(rt->engine, RUNTIME_BUILTIN_SYSTEM_BYTES, RUNTIME_BUILTIN_SYSTEM_SESSIONS);
-    for (session_t *s = engine_next(rt->engine, NULL); s; s = engine_next(rt->engine, s))
-        runtime_builtin_limits(s);
 }
 
 void runtime_sample(runtime_t *rt)
@@ -213,15 +207,50 @@ void runtime_sample(runtime_t *rt)
     policy_actions_free(&acts);
 }
 
+/* The new policy's limits for every live session, worked out before the
+ * swap: a limits function that fails for one fails the reload, and the old
+ * policy stays. Returns 0 with the arrays filled (the caller frees them),
+ * or -1 with err set. */
+static int limits_for_all(runtime_t *rt, policy_t *next, session_t ***sessions,
+                          session_limits_t **limits, int **strategies, uint32_t *n,
+                          char *err, size_t errlen)
+{
+    *n = engine_session_count(rt->engine);
+    *sessions = malloc((*n ? *n : 1) * sizeof(**sessions));
+    *limits = malloc((*n ? *n : 1) * sizeof(**limits));
+    *strategies = malloc((*n ? *n : 1) * sizeof(**strategies));
+    if (!*sessions || !*limits || !*strategies) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    *n = engine_sessions_by_name(rt->engine, *sessions);
+    for (uint32_t i = 0; i < *n; i++) {
+        session_t *s = (*sessions)[i];
+        if (policy_session_limits(next, s->name, s->name_len, &(*limits)[i], &(*strategies)[i],
+                                  err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int runtime_reload(runtime_t *rt, const char *path, char *err, size_t errlen)
 {
     sandbox_config_t pcfg = {.seed = rt->seed, .cache = rt->cache};
     policy_t *next = policy_load(path, &pcfg, err, errlen);
-    if (next && policy_take_state(next, rt->policy, err, errlen) != 0) {
+    int taken = next ? policy_take_state(next, rt->policy, err, errlen) : -1;
+    session_t **sessions = NULL;
+    session_limits_t *limits = NULL;
+    int *strategies = NULL;
+    uint32_t n = 0;
+    char dropped[512] = "";
+    if (taken == 1)
+        snprintf(dropped, sizeof(dropped), "%s", err);
+    if (taken < 0 ||
+        limits_for_all(rt, next, &sessions, &limits, &strategies, &n, err, errlen) != 0) {
         policy_free(next);
-        next = NULL;
-    }
-    if (!next) {
+        free(sessions);
+        free(limits);
+        free(strategies);
         rt->reload_failures++;
         snprintf(rt->last_error, sizeof(rt->last_error), "%s", err);
         return -1;
@@ -235,9 +264,20 @@ int runtime_reload(runtime_t *rt, const char *path, char *err, size_t errlen)
     policy_info_t in;
     policy_get_info(next, &in);
     engine_set_limits(rt->engine, in.system_bytes, in.system_sessions);
-    for (session_t *s = engine_next(rt->engine, NULL); s; s = engine_next(rt->engine, s))
-        if (policy_apply_limits(next, s) != 0)
-            runtime_builtin_limits(s);
+    for (uint32_t i = 0; i < n; i++) {
+        session_set_limits(sessions[i], limits[i]);
+        session_set_strategy(sessions[i],
+                             strategies[i] < 0 ? EVICT_CHOOSER : (evict_kind)strategies[i]);
+    }
+    free(sessions);
+    free(limits);
+    free(strategies);
+    if (dropped[0]) {
+        alert_t a = {.time_ms = engine_now(rt->engine), .severity = ALERT_WARNING};
+        snprintf(a.kind, sizeof(a.kind), "policy_state_dropped");
+        snprintf(a.message, sizeof(a.message), "%.500s", dropped);
+        alerts_raise(rt->alerts, &a);
+    }
     rt->next_sample = engine_now(rt->engine) + interval_ms(rt);
     return 0;
 }

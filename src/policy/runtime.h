@@ -18,15 +18,9 @@
 typedef struct runtime runtime_t;
 
 /* After this many failed samples in a row the policy is degraded: no more
- * hook calls until a good reload, a policy_degraded alert, and every
- * session and the system back on the built-in limits (the reference
- * budget: 10 MB and 20 entries per session with LRU, 150 MB and 15
- * sessions in all). */
+ * on_sample (nor on_session_open) until a good reload, a policy_degraded
+ * alert, and every session keeps its last good limits and strategy. */
 #define RUNTIME_MAX_FAILURES 10
-#define RUNTIME_BUILTIN_SESSION_BYTES (10u << 20)
-#define RUNTIME_BUILTIN_SESSION_ENTRIES 20
-#define RUNTIME_BUILTIN_SYSTEM_BYTES (150u << 20)
-#define RUNTIME_BUILTIN_SYSTEM_SESSIONS 15
 
 /* What POLICY INFO reports. */
 typedef struct runtime_info {

@@ -40,12 +40,10 @@ struct runtime {
  * out `skip`, a session being opened. */
 void runtime_snapshot(runtime_t *rt, policy_snapshot_t *snap, const session_t *skip);
 
-/* runtime.c: a session back on the built-in limits and strategy. */
-void runtime_builtin_limits(session_t *s);
 
 /* admission.c: the engine's hooks, pointed at the runtime. */
 bool runtime_on_full(void *ud, engine_t *e, const void *name, size_t len);
-bool runtime_on_open(void *ud, engine_t *e, session_t *s);
+pd_status runtime_on_open(void *ud, engine_t *e, session_t *s);
 void runtime_on_drop(void *ud, engine_t *e, session_t *s);
 int runtime_choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n);
 

@@ -19,7 +19,6 @@
 #define HOOK_STEP 1000
 #define LOADED_KEY "policyd.loaded"
 #define FROZEN_KEY "policyd.frozen"   /* read-only proxies, weak keys */
-#define NEXT_KEY "policyd.next"
 
 /* --- memory: process memory, growth refused past the cap ---------------- */
 
@@ -36,6 +35,8 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         p->bytes -= now;
         return NULL;
     }
+    if (p->fail_from && ++p->allocs >= p->fail_from)
+        return NULL; /* fault injection: as if at the cap */
     /* Against the size class jemalloc will hand out, not the request: a
      * large one rounds up by as much as a quarter. */
     size_t want = arena_size_class(nsize);
@@ -109,11 +110,24 @@ static int frozen_write(lua_State *L)
     return luaL_error(L, "libraries and policyd helpers are read-only in a policy");
 }
 
-/* __pairs of a proxy: iterate the real table. */
+/* The iterator of a proxy: next() over the real table (its upvalue),
+ * which never leaves C: handing the real table out, as a plain __pairs
+ * returning next would, let a policy change what the helpers rely on. */
+static int frozen_next(lua_State *L)
+{
+    lua_settop(L, 2);
+    if (lua_next(L, lua_upvalueindex(1)) == 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    return 2;
+}
+
+/* __pairs of a proxy: frozen_next, the proxy, nil. */
 static int frozen_pairs(lua_State *L)
 {
-    lua_pushvalue(L, lua_upvalueindex(2)); /* next */
-    lua_pushvalue(L, lua_upvalueindex(1)); /* the real table */
+    lua_pushvalue(L, lua_upvalueindex(1)); /* frozen_next over the real table */
+    lua_pushvalue(L, 1);                   /* the proxy: state for the loop */
     lua_pushnil(L);
     return 3;
 }
@@ -139,8 +153,8 @@ static void make_view(lua_State *L, int idx, int real, lua_CFunction on_write)
     lua_pushcfunction(L, on_write);
     lua_setfield(L, -2, "__newindex");
     lua_pushvalue(L, real);
-    lua_getfield(L, LUA_REGISTRYINDEX, NEXT_KEY);
-    lua_pushcclosure(L, frozen_pairs, 2);
+    lua_pushcclosure(L, frozen_next, 1);
+    lua_pushcclosure(L, frozen_pairs, 1);
     lua_setfield(L, -2, "__pairs");
     if (luaL_getmetafield(L, real, "__call") != LUA_TNIL) {
         lua_pop(L, 1);
@@ -193,6 +207,19 @@ static int sandbox_setmetatable(lua_State *L)
         return luaL_error(L, "__gc finalizers are not allowed in a policy");
     lua_settop(L, 2);
     lua_setmetatable(L, 1);
+    return 1;
+}
+
+/* collectgarbage("count") only: a full collection is one instruction to
+ * the budget but can take seconds on a big state. The collector runs
+ * anyway, in steps, as the state allocates. */
+static int sandbox_collectgarbage(lua_State *L)
+{
+    const char *opt = luaL_optstring(L, 1, "collect");
+    if (strcmp(opt, "count") != 0)
+        return luaL_error(L, "collectgarbage: only \"count\" in a policy, not \"%s\"", opt);
+    lua_pushnumber(L, (lua_Number)lua_gc(L, LUA_GCCOUNT, 0) +
+                      (lua_Number)lua_gc(L, LUA_GCCOUNTB, 0) / 1024.0);
     return 1;
 }
 
@@ -297,6 +324,8 @@ static int sandbox_setup(lua_State *L)
         lua_pushnil(L);
         lua_setglobal(L, *g);
     }
+    lua_pushcfunction(L, sandbox_collectgarbage);
+    lua_setglobal(L, "collectgarbage");
     lua_pushcfunction(L, sandbox_load);
     lua_setglobal(L, "load");
     lua_pushcfunction(L, sandbox_rawset);
@@ -323,8 +352,6 @@ static int sandbox_setup(lua_State *L)
     lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
     lua_setfield(L, LUA_REGISTRYINDEX, FROZEN_KEY);
-    lua_getglobal(L, "next");
-    lua_setfield(L, LUA_REGISTRYINDEX, NEXT_KEY);
 
     /* Globals move to a hidden table; the global table stays empty with a
      * read-only view of it, so a policy can neither create a global nor
@@ -435,6 +462,29 @@ void sandbox_close(sandbox_t *sb)
     if (sb->L)
         lua_close(sb->L);
     sb->L = NULL;
+}
+
+int sandbox_protect(sandbox_t *sb, lua_CFunction fn, void *ud)
+{
+    lua_State *L = sb->L;
+    lua_settop(L, 0); /* room for the two pushes without growing */
+    lua_pushcfunction(L, fn);
+    lua_pushlightuserdata(L, ud);
+    return lua_pcall(L, 1, 0, 0);
+}
+
+void sandbox_error_text(sandbox_t *sb, char *out, size_t len)
+{
+    lua_State *L = sb->L;
+    /* Read without converting: a conversion allocates, and the state may
+     * be at its cap. */
+    int t = lua_gettop(L) ? lua_type(L, -1) : LUA_TNONE;
+    if (t == LUA_TSTRING)
+        snprintf(out, len, "%s", lua_tostring(L, -1));
+    else if (t == LUA_TNUMBER)
+        snprintf(out, len, "%.14g", (double)lua_tonumber(L, -1));
+    else
+        snprintf(out, len, "(error object is a %s value)", lua_typename(L, t));
 }
 
 int sandbox_require(sandbox_t *sb, const char *name)

@@ -36,6 +36,8 @@ typedef struct sandbox {
     bool over;               /* budget spent: every instruction now raises */
     uint64_t seed;
     bytecode_cache_t *cache; /* not owned */
+    uint64_t allocs;         /* fault injection: allocations counted, and */
+    uint64_t fail_from;      /* from this one on they fail; 0 = never */
     char dir[PATH_MAX];      /* where `require` finds the policy's own files */
     char lua_dir[PATH_MAX];  /* where the policyd helpers are */
 } sandbox_t;
@@ -55,5 +57,16 @@ int sandbox_call(sandbox_t *sb, int nargs, int nresults);
 /* Pushes require(name), protected (a helper such as "policyd.validate");
  * returns the lua_pcall status, the error message pushed on failure. */
 int sandbox_require(sandbox_t *sb, const char *name);
+
+/* Runs fn with one argument, the light userdata ud, in protected mode, on
+ * an emptied stack: everything the host does inside the state goes through
+ * here, so an error or the byte cap met anywhere is a status, never a
+ * panic. Returns LUA_OK, or the status with the error object on the
+ * stack. */
+int sandbox_protect(sandbox_t *sb, lua_CFunction fn, void *ud);
+
+/* The error object at the top of the stack as text, without a conversion
+ * that could allocate. */
+void sandbox_error_text(sandbox_t *sb, char *out, size_t len);
 
 #endif

@@ -1,5 +1,6 @@
 /* state_copy: carrying act.state from the running policy into the one a
  * reload brings, for its on_reload(old_state). */
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <lauxlib.h>
@@ -80,34 +81,57 @@ static int copy_fn(lua_State *L)
     return 1;
 }
 
-int policy_take_state(policy_t *to, policy_t *from, char *err, size_t errlen)
+typedef struct take {
+    policy_t *to, *from;
+    bool dropped;       /* the old state could not be carried over */
+    char why[300];
+} take_t;
+
+static int take_body(lua_State *L)
 {
-    lua_State *L = to->sb.L;
-    bool hook = policy_push_hook(to, "on_reload");
-    lua_rawgeti(from->sb.L, LUA_REGISTRYINDEX, from->state_ref);
+    take_t *k = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    /* The old state is read with nothing that allocates in its own state
+     * (lua_next, lua_checkstack checked), so only `to` can run out. */
+    lua_State *from = k->from->sb.L;
+    lua_rawgeti(from, LUA_REGISTRYINDEX, k->from->state_ref);
     lua_pushcfunction(L, copy_fn);
-    lua_pushlightuserdata(L, from->sb.L);
+    lua_pushlightuserdata(L, from);
     int rc = lua_pcall(L, 1, 1, 0);
-    lua_pop(from->sb.L, 1);
+    lua_pop(from, 1);
     if (rc != LUA_OK) {
-        snprintf(err, errlen, "%s: %s", to->path, lua_tostring(L, -1));
+        /* A reload is always possible: a state that cannot come along is
+         * dropped (the runtime alerts), and on_reload gets an empty one. */
+        k->dropped = true;
+        sandbox_error_text(&k->to->sb, k->why, sizeof(k->why));
         lua_settop(L, 0);
-        return -1;
-    }
-    if (!hook) {
-        lua_rawseti(L, LUA_REGISTRYINDEX, to->state_ref);
-        return 0;
+        lua_newtable(L);
     }
     lua_pushvalue(L, -1); /* the old state stays the state unless replaced */
-    lua_rawseti(L, LUA_REGISTRYINDEX, to->state_ref);
-    if (sandbox_call(&to->sb, 1, 1) != LUA_OK) {
-        snprintf(err, errlen, "%s: on_reload: %s", to->path,
-                 lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
-        lua_settop(L, 0);
+    lua_rawseti(L, LUA_REGISTRYINDEX, k->to->state_ref);
+    if (!policy_push_hook(k->to, "on_reload"))
+        return 0;
+    lua_insert(L, -2);
+    if (sandbox_call(&k->to->sb, 1, 1) != LUA_OK)
+        return lua_error(L);
+    if (lua_type(L, -1) == LUA_TTABLE)
+        lua_rawseti(L, LUA_REGISTRYINDEX, k->to->state_ref);
+    return 0;
+}
+
+int policy_take_state(policy_t *to, policy_t *from, char *err, size_t errlen)
+{
+    take_t k = {.to = to, .from = from};
+    if (sandbox_protect(&to->sb, take_body, &k) != LUA_OK) {
+        char msg[400];
+        sandbox_error_text(&to->sb, msg, sizeof(msg));
+        snprintf(err, errlen, "%s: on_reload: %s", to->path, msg);
+        lua_settop(to->sb.L, 0);
         return -1;
     }
-    if (lua_istable(L, -1))
-        lua_rawseti(L, LUA_REGISTRYINDEX, to->state_ref);
-    lua_settop(L, 0);
-    return 0;
+    lua_settop(to->sb.L, 0);
+    if (!k.dropped)
+        return 0;
+    snprintf(err, errlen, "act.state could not be carried over and was dropped: %s", k.why);
+    return 1;
 }

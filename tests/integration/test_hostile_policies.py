@@ -1,0 +1,215 @@
+"""Hostile policies (issue 10): each test names the finding it guards
+against and runs a policy that once aborted or hung the daemon, or slipped
+out of the sandbox. After each, the daemon still serves, the policy's
+failure is counted as a hook error, and the limits still hold."""
+import os
+import subprocess
+import textwrap
+import time
+
+import pytest
+import redis
+
+from conftest import start, stop
+
+# fill() tops the Lua state up to its byte cap and keeps `hog`
+# reachable, so the state stays full: any allocation the host then makes in
+# it meets the cap. Big pieces first, then small tables to the last bytes.
+# (Filling at load would leave the loader itself no room.) What is left is
+# less than a table; a session name of 4,000 bytes cannot fit in it.
+FILL = """
+local hog = {}
+local function fill(keep)
+  hog.kept = { keep, hog.kept }  -- what the host pushed stays: no garbage
+  pcall(function()
+    local piece = ("x"):rep(4000)
+    while true do hog[#hog + 1] = piece .. #hog end
+  end)
+  pcall(function() while true do hog.tail = { hog.tail } end end)
+end
+"""
+
+
+NAME = "n" * 4000
+
+
+class Daemon:
+    """A daemon running `source` from a directory it may reload from."""
+
+    def __init__(self, tmp_path, source, *flags):
+        self.dir = tmp_path
+        self.write("policy.lua", source)
+        self.proc, self.port = start("--policy-dir", str(tmp_path), *flags,
+                                     policy=str(tmp_path / "policy.lua"))
+        self.r = redis.Redis(port=self.port, decode_responses=True, socket_timeout=60)
+
+    def write(self, name, source):
+        (self.dir / name).write_text(textwrap.dedent(source))
+
+    def info(self):
+        fields = self.r.execute_command("POLICY", "INFO")
+        return dict(zip(fields[::2], fields[1::2]))
+
+    def alerts(self):
+        return [dict(zip(a[::2], a[1::2])) for a in self.r.execute_command("ALERTS", 100)]
+
+    def wait_samples(self, n=1):
+        """Waits until the daemon has run n more samples (1 s apart)."""
+        time.sleep(1.2 * n)
+
+    def close(self):
+        try:
+            assert self.r.ping() is True  # still serving
+            self.r.close()
+            stop(self.proc)
+        finally:
+            if self.proc.poll() is None:  # hung: never left behind
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    made = []
+
+    def make(source, *flags):
+        d = Daemon(tmp_path, source, *flags)
+        made.append(d)
+        return d
+    yield make
+    for d in made:
+        d.close()
+
+
+def test_finding_10_out_of_memory_when_the_host_pushes_a_session_name(daemon):
+    """A Lua memory error outside pcall called abort(): the session name
+    pushed for on_session_open, at the cap."""
+    d = daemon(FILL + """
+        return {
+          limits = { bytes = "1MB", entries = 100 },
+          sample_interval = "100ms",
+          on_sample = fill,
+          on_session_open = function(name, snap, act) return #hog > 0 end,
+        }""", "--max-session-name", "5000")
+    d.wait_samples()
+    assert d.r.set(NAME + ":k", "v") is True  # admitted with the policy's limits
+    assert d.info()["hook_errors"] >= 1
+    assert "not enough memory" in d.info()["last_error"]
+
+
+def test_finding_10_out_of_memory_in_the_limits_function(daemon):
+    d = daemon(FILL + """
+        return {
+          sample_interval = "100ms",
+          on_sample = fill,
+          limits = function(name) return #hog > 0 and { entries = 10 } end,
+        }""", "--max-session-name", "5000")
+    d.wait_samples()
+    with pytest.raises(redis.ResponseError, match="policy: .*not enough memory"):
+        d.r.set(NAME + ":k", "v")
+    assert d.r.execute_command("SESSION", "LIST") == []
+
+
+def test_finding_10_out_of_memory_in_the_chooser(daemon):
+    d = daemon(FILL + """
+        return {
+          limits = { entries = 2 },
+          eviction = function(candidates)
+            fill(candidates)
+            return candidates[1]
+          end,
+        }""")
+    for i in range(6):  # the chooser fills the state; later candidates meet the cap
+        assert d.r.set(f"alice:k{i}", "v") is True
+    assert d.r.execute_command("SESSION", "INFO", "alice")[7] == 2  # entries
+    assert d.info()["hook_errors"] >= 1
+    assert "not enough memory" in d.info()["last_error"]
+
+
+@pytest.mark.parametrize("how", ["while true do end", "error('no')"])
+def test_finding_11_a_metatable_on_act(daemon, how):
+    """act.state was read with lua_getfield, unbudgeted and honouring
+    metamethods: an __index on act hung the daemon for good."""
+    d = daemon(f"""
+        return {{
+          limits = {{ entries = 10 }},
+          sample_interval = "100ms",
+          on_sample = function(snap, act)
+            act.state.n = (act.state.n or 0) + 1
+            act.log("info", "sample " .. act.state.n)
+            setmetatable(act, {{ __index = function() {how} end }})
+            act.state = nil  -- the host's read of act.state would meet __index
+          end,
+        }}""")
+    d.wait_samples(2)
+    assert d.info()["hook_errors"] == 0
+    assert d.r.set("alice:k", "v") is True
+
+
+@pytest.mark.parametrize("leak", [
+    "local _, t = pairs(string); t.format = function() while true do end end",
+    "local _, t = pairs(_G); t.type = function() while true do end end",
+    "local _, t = pairs(require 'policyd.act'); t.new = function() while true do end end",
+    "local _, t = next, (getmetatable('') or {}).__index; t.rep = nil",
+])
+def test_finding_12_read_only_views_do_not_leak_their_tables(tmp_path, leak):
+    """pairs on a read-only view returned the real table, so a policy could
+    replace what the host's helpers call (and the host then hung)."""
+    (tmp_path / "leak.lua").write_text(leak + "\nreturn { limits = { entries = 10 } }\n")
+    build = os.environ.get("POLICYD_BUILD", os.path.join(os.path.dirname(__file__), "..", "..",
+                                                         "build"))
+    p = subprocess.run([os.path.join(build, "policyd"), "--check", str(tmp_path / "leak.lua")],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p
+    assert any(why in p.stderr for why in ["read-only", "attempt to index",
+                                           "assignment to global"]), p.stderr
+
+
+def test_finding_13_collectgarbage_is_count_only(daemon):
+    """collectgarbage() ran a full collection as one instruction: 1,000 calls
+    stalled a sample 4.35 s with hook_errors = 0."""
+    d = daemon("""
+        return {
+          limits = { entries = 10 },
+          sample_interval = "100ms",
+          on_sample = function(snap, act)
+            act.log("info", "kb " .. collectgarbage("count"))
+            for _ = 1, 1000 do collectgarbage() end
+          end,
+        }""")
+    d.wait_samples()
+    assert d.info()["hook_errors"] >= 1
+    assert 'only "count"' in d.info()["last_error"]
+
+
+def test_finding_14_a_reload_whose_limits_function_fails(daemon):
+    """A limits function that erred during a reload reported success and
+    put sessions on built-in limits; now the reload fails, the old policy
+    stays, and the sessions keep their limits."""
+    d = daemon('return { limits = { entries = 7 } }')
+    assert d.r.set("alice:k", "v") is True
+    d.write("bad.lua", """
+        return { limits = function(name) error("no limits for " .. name) end }""")
+    with pytest.raises(redis.ResponseError, match='limits\\("alice"\\).*no limits for alice'):
+        d.r.execute_command("POLICY", "RELOAD", "bad.lua")
+    info = d.r.execute_command("SESSION", "INFO", "alice")
+    assert info[info.index("limit_entries") + 1] == 7
+    assert d.info()["path"].endswith("policy.lua")
+
+
+def test_finding_15_a_state_that_cannot_be_carried_over(daemon):
+    """A deep act.state made every later reload fail, even of a fixed policy
+    without on_reload. It is dropped now, with an alert."""
+    d = daemon("""
+        return {
+          limits = { entries = 10 },
+          sample_interval = "100ms",
+          on_sample = function(snap, act)
+            local t = act.state
+            for _ = 1, 100 do t.next = {}; t = t.next end
+          end,
+        }""")
+    d.wait_samples()
+    d.write("fixed.lua", 'return { limits = { entries = 10 } }')
+    assert d.r.execute_command("POLICY", "RELOAD", "fixed.lua") == "OK"
+    assert any(a["kind"] == "policy_state_dropped" for a in d.alerts())
