@@ -11,12 +11,13 @@ local function error_of(f, ...)
 end
 
 local SIZE_HELP = "expected a number with B, KB, MB, GB or TB"
+local DEFAULT_DEADLINES = { sample = 0.05, session_open = 0.005, limits = 0.005, chooser = 0.001 }
 
 describe("validate", function()
   describe("a policy", function()
     it("needs only limits, and gets eviction and sample_interval by default", function()
-      assert.same({ limits = { entries = 20 }, eviction = "lru", sample_interval = 1 },
-        validate { limits = { entries = 20 } })
+      assert.same({ limits = { entries = 20 }, eviction = "lru", sample_interval = 1,
+        deadlines = DEFAULT_DEADLINES }, validate { limits = { entries = 20 } })
     end)
 
     it("is normalized: sizes in bytes, durations in seconds, functions kept", function()
@@ -36,6 +37,7 @@ describe("validate", function()
         system = { bytes = 157286400, sessions = 15 },
         eviction = chooser,
         sample_interval = 0.5,
+        deadlines = DEFAULT_DEADLINES,
         on_session_open = open, on_sample = sample, on_reload = reload,
       }, policy)
       assert.equals(open, policy.on_session_open)
@@ -258,6 +260,35 @@ describe("validate", function()
         error_of(validate, { limits = {}, sample_interval = "2h" }))
       assert.equals("sample_interval: must be at most 1 hour (3600 seconds), got 3600.5",
         error_of(validate, { limits = {}, sample_interval = 3600.5 }))
+    end)
+  end)
+
+  describe("deadlines", function()
+    it("default to 50 ms a sample, 5 ms a session open or limits call, 1 ms a chooser call",
+      function()
+        assert.same(DEFAULT_DEADLINES, validate { limits = {} }.deadlines)
+      end)
+
+    it("are durations; the ones not given keep their defaults", function()
+      local d = validate { limits = {}, deadlines = { sample = "200ms", chooser = 0.002 } }.deadlines
+      assert.same({ sample = 0.2, session_open = 0.005, limits = 0.005, chooser = 0.002 }, d)
+    end)
+
+    it("are greater than 0 and within their bounds", function()
+      assert.equals("deadlines.sample: must be greater than 0",
+        error_of(validate, { limits = {}, deadlines = { sample = 0 } }))
+      assert.equals("deadlines.sample: must be at most 1000 ms, got 2000 ms",
+        error_of(validate, { limits = {}, deadlines = { sample = "2s" } }))
+      assert.equals("deadlines.session_open: must be at most 100 ms, got 200 ms",
+        error_of(validate, { limits = {}, deadlines = { session_open = "200ms" } }))
+      assert.equals("deadlines.limits: must be at most 100 ms, got 101 ms",
+        error_of(validate, { limits = {}, deadlines = { limits = "101ms" } }))
+      assert.equals("deadlines.chooser: must be at most 10 ms, got 11 ms",
+        error_of(validate, { limits = {}, deadlines = { chooser = "11ms" } }))
+      assert.equals("deadlines: unknown field 'choser' (did you mean 'chooser'?)",
+        error_of(validate, { limits = {}, deadlines = { choser = "1ms" } }))
+      assert.equals("deadlines: expected a table, got string",
+        error_of(validate, { limits = {}, deadlines = "1s" }))
     end)
   end)
 

@@ -35,7 +35,8 @@ static void world_open(world_t *w, const char *requirepass)
     REQUIRE(write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1));
     close(fd);
     char err[512];
-    w->runtime = runtime_create(w->policy, 1, err, sizeof(err));
+    runtime_options_t opt = {.seed = 1, .clock = sandbox_frozen_clock};
+    w->runtime = runtime_create(w->policy, &opt, err, sizeof(err));
     if (!w->runtime)
         fprintf(stderr, "%s\n", err);
     REQUIRE(w->runtime != NULL);

@@ -77,7 +77,7 @@ static void test_cap_holds_under_a_bomb(void)
                "eviction = 'lru' }\n",
                1000000);
     const size_t cap = (size_t)(59.6 * 1024 * 1024);
-    sandbox_config_t cfg = {.mem_cap = cap};
+    sandbox_config_t cfg = {.mem_cap = cap, .string_max = 16u << 20};
     char err[512];
     policy_t *p = load("bomb.lua", &cfg, err, sizeof(err));
     CHECK(p != NULL);

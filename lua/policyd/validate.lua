@@ -21,6 +21,16 @@ for _, name in ipairs(STRATEGIES) do is_strategy[name] = true end
 
 local MAX_SAMPLE_INTERVAL = 3600
 
+-- Each hook call's deadline: its default and the most a policy may set, in
+-- seconds. A chooser runs on a write's path, a limits function or
+-- on_session_open on a new session's; a sample runs between requests.
+local DEADLINES = {
+  { "sample", 0.050, 1 },
+  { "session_open", 0.005, 0.100 },
+  { "limits", 0.005, 0.100 },
+  { "chooser", 0.001, 0.010 },
+}
+
 local function fail(path, msg)
   error(path and (path .. ": " .. msg) or msg, 0)
 end
@@ -80,6 +90,18 @@ local function check_sample_interval(v, path)
     fail(path, ("must be at most 1 hour (%d seconds), got %s"):format(MAX_SAMPLE_INTERVAL, s))
   end
   return s
+end
+
+local function check_deadline(most)
+  return function(v, path)
+    local s, err = policyd.parse_seconds(v)
+    if s == nil then fail(path, err) end
+    if s <= 0 then fail(path, "must be greater than 0") end
+    if s > most then
+      fail(path, ("must be at most %g ms, got %g ms"):format(most * 1000, s * 1000))
+    end
+    return s
+  end
 end
 
 -- Unknown fields -------------------------------------------------------------
@@ -178,6 +200,16 @@ local function check_limits(v, path)
   return check_fields(v, path, LIMITS)
 end
 
+local DEADLINE_FIELDS = {}
+for i, d in ipairs(DEADLINES) do
+  DEADLINE_FIELDS[i] = { d[1], check_deadline(d[3]), default = d[2] }
+end
+
+local function check_deadlines(v, path)
+  if type(v) ~= "table" then fail(path, "expected a table, got " .. type(v)) end
+  return check_fields(v, path, DEADLINE_FIELDS)
+end
+
 local function check_system(v, path)
   if type(v) ~= "table" then fail(path, "expected a table, got " .. type(v)) end
   return check_fields(v, path, SYSTEM)
@@ -190,6 +222,7 @@ local POLICY = {
   { "system", check_system },
   { "eviction", check_strategy, default = "lru" },
   { "sample_interval", check_sample_interval, default = 1 },
+  { "deadlines", check_deadlines },
   { "on_session_open", check_function },
   { "on_sample", check_function },
   { "on_reload", check_function },
@@ -214,7 +247,9 @@ local function validate_policy(policy)
   if type(policy) ~= "table" then
     fail(nil, "a policy must return a table, got " .. type(policy))
   end
-  return check_fields(policy, nil, POLICY)
+  local out = check_fields(policy, nil, POLICY)
+  out.deadlines = out.deadlines or check_deadlines({}, "deadlines")
+  return out
 end
 
 return setmetatable(validate, {

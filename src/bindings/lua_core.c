@@ -27,6 +27,22 @@ lua_Integer opt_field(lua_State *L, int t, const char *name, lua_Integer def)
     return v;
 }
 
+uint64_t lua_hook_clock_read(void *ud)
+{
+    lua_hook_clock_t *c = ud;
+    c->now += c->step;
+    return c->now;
+}
+
+lua_hook_clock_t lua_hook_clock_opt(lua_State *L, int t)
+{
+    lua_getfield(L, t, "hook_clock_step");
+    lua_Number step = luaL_optnumber(L, -1, 0);
+    lua_pop(L, 1);
+    luaL_argcheck(L, step >= 0 && step <= 3600, t, "hook_clock_step: seconds from 0 to 3600");
+    return (lua_hook_clock_t){.step = (uint64_t)(step * 1e9)};
+}
+
 evict_kind check_strategy(lua_State *L, int idx)
 {
     size_t len;
@@ -63,7 +79,8 @@ void push_strategy(lua_State *L, int strategy)
 }
 
 /* core.engine{policy=, seed=, bytes=, sessions=, session_bytes=,
- *             session_entries=, strategy=, lfu_decay=, sample_size=, now=}
+ *             session_entries=, strategy=, lfu_decay=, sample_size=, now=,
+ *             hook_clock_step=}
  * With a policy, the policy's limits and strategy win over the fields.
  * Returns the engine, or nil and "file:line: message". */
 static int l_engine(lua_State *L)
@@ -75,6 +92,7 @@ static int l_engine(lua_State *L)
     le->engine = NULL;
     le->runtime = NULL;
     le->now_ms = opt_field(L, 1, "now", 0);
+    le->hook_clock = lua_hook_clock_opt(L, 1);
     luaL_setmetatable(L, ENGINE_MT);
     engine_config_t cfg = {
         .clock = fake_clock,
@@ -97,7 +115,9 @@ static int l_engine(lua_State *L)
     const char *path = lua_tostring(L, -1);
     if (path) {
         char err[1024];
-        le->runtime = runtime_create(path, cfg.seed, err, sizeof(err));
+        runtime_options_t opt = {.seed = cfg.seed, .clock = lua_hook_clock_read,
+                                 .clock_ud = &le->hook_clock};
+        le->runtime = runtime_create(path, &opt, err, sizeof(err));
         if (!le->runtime) {
             lua_pushnil(L);
             lua_pushstring(L, err);

@@ -16,10 +16,25 @@
 #define ENGINE_MT "policyd.engine"
 #define POLICY_MT "policyd.policy"
 
+/* The clock hook deadlines are measured on in specs: it moves `step`
+ * nanoseconds each time it is read (hook_clock_step = seconds), and not at
+ * all by default, so a spec's hooks meet their deadlines the same way on
+ * any machine. */
+typedef struct lua_hook_clock {
+    uint64_t now, step;
+} lua_hook_clock_t;
+
+/* Reads the clock (sandbox_clock_fn; ud is a lua_hook_clock_t). */
+uint64_t lua_hook_clock_read(void *ud);
+
+/* The hook_clock_step field (seconds) of the options table at t. */
+lua_hook_clock_t lua_hook_clock_opt(lua_State *L, int t);
+
 typedef struct lua_engine {
     engine_t *engine;
     runtime_t *runtime; /* NULL without a policy */
     int64_t now_ms;     /* the engine's clock: only advance() moves it */
+    lua_hook_clock_t hook_clock;
 } lua_engine_t;
 
 /* The engine at argument 1; raises if it is closed. */

@@ -157,31 +157,38 @@ static int l_actions(lua_State *L)
     return 1;
 }
 
+/* core.policy's object: the policy and the clock its deadlines read. */
+typedef struct lua_policy {
+    policy_t *p;
+    lua_hook_clock_t clock;
+} lua_policy_t;
+
 static policy_t *check_policy(lua_State *L)
 {
-    policy_t **pp = luaL_checkudata(L, 1, POLICY_MT);
-    if (!*pp)
+    lua_policy_t *lp = luaL_checkudata(L, 1, POLICY_MT);
+    if (!lp->p)
         luaL_error(L, "policyd.core: policy is closed");
-    return *pp;
+    return lp->p;
 }
 
-/* core.policy(path [, {mem_cap=, instr_budget=, seed=}]): a loaded policy,
- * or nil and "file:line: message". */
+/* core.policy(path [, {mem_cap=, instr_budget=, seed=, hook_clock_step=}]):
+ * a loaded policy, or nil and "file:line: message". */
 int lua_policy_new(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
-    sandbox_config_t cfg = {0};
+    lua_policy_t *lp = lua_newuserdatauv(L, sizeof(*lp), 0);
+    *lp = (lua_policy_t){0};
+    luaL_setmetatable(L, POLICY_MT);
+    sandbox_config_t cfg = {.clock = lua_hook_clock_read, .clock_ud = &lp->clock};
     if (lua_istable(L, 2)) {
         cfg.mem_cap = (size_t)opt_field(L, 2, "mem_cap", 0);
         cfg.instr_budget = (uint64_t)opt_field(L, 2, "instr_budget", 0);
         cfg.seed = (uint64_t)opt_field(L, 2, "seed", 0);
+        lp->clock = lua_hook_clock_opt(L, 2);
     }
-    policy_t **pp = lua_newuserdatauv(L, sizeof(*pp), 0);
-    *pp = NULL;
-    luaL_setmetatable(L, POLICY_MT);
     char err[1024];
-    *pp = policy_load(path, &cfg, err, sizeof(err));
-    if (!*pp) {
+    lp->p = policy_load(path, &cfg, err, sizeof(err));
+    if (!lp->p) {
         lua_pushnil(L);
         lua_pushstring(L, err);
         return 2;
@@ -191,9 +198,9 @@ int lua_policy_new(lua_State *L)
 
 int lua_policy_close(lua_State *L)
 {
-    policy_t **pp = luaL_checkudata(L, 1, POLICY_MT);
-    policy_free(*pp);
-    *pp = NULL;
+    lua_policy_t *lp = luaL_checkudata(L, 1, POLICY_MT);
+    policy_free(lp->p);
+    lp->p = NULL;
     return 0;
 }
 

@@ -172,7 +172,8 @@ int daemon_run(const daemon_config_t *cfg)
     /* A client that hangs up while a reply is being written is an EPIPE
      * for that client, not a signal that stops the daemon. */
     signal(SIGPIPE, SIG_IGN);
-    d.runtime = runtime_create(policy_path, 0, err, sizeof(err));
+    runtime_options_t opt = {0};
+    d.runtime = runtime_create(policy_path, &opt, err, sizeof(err));
     if (!d.runtime) {
         fprintf(stderr, "%s\n", err);
         return 1;

@@ -71,6 +71,15 @@ void policy_read_limits(lua_State *L, session_limits_t *out, int *strategy)
     lua_pop(L, 1);
 }
 
+/* A duration field (seconds, as validate normalized it) in nanoseconds. */
+static uint64_t get_ns(lua_State *L, int t, const char *field)
+{
+    lua_getfield(L, t, field);
+    double s = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return (uint64_t)(s * 1e9);
+}
+
 static void read_info(policy_t *p)
 {
     lua_State *L = p->sb.L;
@@ -95,6 +104,14 @@ static void read_info(policy_t *p)
     lua_pop(L, 1);
     lua_getfield(L, -1, "sample_interval");
     in->sample_interval = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "deadlines");
+    in->deadlines = (policy_deadlines_t){
+        .sample = get_ns(L, -1, "sample"),
+        .session_open = get_ns(L, -1, "session_open"),
+        .limits = get_ns(L, -1, "limits"),
+        .chooser = get_ns(L, -1, "chooser"),
+    };
     lua_pop(L, 1);
     lua_getfield(L, -1, "limits");
     in->limits_function = lua_isfunction(L, -1);
@@ -197,7 +214,7 @@ policy_t *policy_load(const char *path, const sandbox_config_t *cfg, char *err, 
     }
     SHA256Data((const uint8_t *)text, k.len, p->sha256);
     k.text = text;
-    int rc = sandbox_protect(&p->sb, load_body, &k);
+    int rc = sandbox_protect(&p->sb, load_body, &k, POLICY_LOAD_DEADLINE_NS);
     free(text);
     if (rc == LUA_OK && k.failed == FAILED_NOT_TABLE) {
         snprintf(err, errlen, "%s:1: a policy must return a table, not %s", path, k.type);
@@ -274,7 +291,7 @@ int policy_session_limits(policy_t *p, const char *name, size_t len,
     *strategy = p->info.strategy;
     *out = p->info.limits;
     limits_call_t k = {.p = p, .name = name, .len = len, .out = out, .strategy = strategy};
-    if (sandbox_protect(&p->sb, limits_body, &k) != LUA_OK) {
+    if (sandbox_protect(&p->sb, limits_body, &k, p->info.deadlines.limits) != LUA_OK) {
         char msg[400];
         sandbox_error_text(&p->sb, msg, sizeof(msg));
         snprintf(err, errlen, "%s: limits(\"%.*s\"): %s", p->path, (int)(len < 64 ? len : 64),

@@ -119,7 +119,7 @@ int policy_choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n)
 {
     (void)s;
     choice_t k = {.p = ud, .c = c, .n = n, .pick = -1};
-    if (sandbox_protect(&k.p->sb, choose_body, &k) != LUA_OK) {
+    if (sandbox_protect(&k.p->sb, choose_body, &k, k.p->info.deadlines.chooser) != LUA_OK) {
         hook_failed(k.p, "eviction", NULL, 0);
         return -1;
     }
@@ -337,7 +337,7 @@ int policy_on_sample(policy_t *p, const policy_snapshot_t *snap,
 {
     hook_call_t k = {.p = p, .snap = snap, .out = out};
     size_t before = out->len;
-    if (sandbox_protect(&p->sb, on_sample_body, &k) != LUA_OK) {
+    if (sandbox_protect(&p->sb, on_sample_body, &k, p->info.deadlines.sample) != LUA_OK) {
         actions_truncate(out, before);
         hook_failed(p, "on_sample", err, errlen);
         return -1;
@@ -380,7 +380,7 @@ int policy_on_session_open(policy_t *p, const char *name, size_t len,
     hook_call_t k = {.p = p, .snap = snap, .name = name, .len = len, .out = out, .lim = lim,
                      .strategy = strategy};
     size_t before = out->len;
-    if (sandbox_protect(&p->sb, on_session_open_body, &k) != LUA_OK) {
+    if (sandbox_protect(&p->sb, on_session_open_body, &k, p->info.deadlines.session_open) != LUA_OK) {
         actions_truncate(out, before);
         hook_failed(p, "on_session_open", err, errlen);
         return -1;

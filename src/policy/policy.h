@@ -32,6 +32,12 @@ void policy_free(policy_t *p);
  * byte cap; 0 ends it. */
 void policy_fail_allocs_from(policy_t *p, uint64_t n);
 
+/* How long one call of each hook may run (nanoseconds; the policy's
+ * `deadlines`, defaults filled). */
+typedef struct policy_deadlines {
+    uint64_t sample, session_open, limits, chooser;
+} policy_deadlines_t;
+
 /* What the policy file set (normalized; defaults filled). */
 typedef struct policy_info {
     const char *name;            /* "" when unnamed */
@@ -43,6 +49,7 @@ typedef struct policy_info {
     session_limits_t limits;     /* when limits is a table */
     int strategy;                /* an evict_kind, or -1 for a Lua chooser */
     double sample_interval;      /* seconds */
+    policy_deadlines_t deadlines;
     size_t lua_bytes;            /* the Lua state's bytes (exact) */
     uint64_t hook_errors;        /* calls into the policy that failed */
     const char *last_error;      /* "" when none */

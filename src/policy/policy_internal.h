@@ -12,6 +12,10 @@
 #include "policy/policy.h"
 #include "policy/sandbox.h"
 
+/* Loading a policy (its chunk, validation) and its on_reload run on the
+ * loop too: a second, whatever they do. */
+#define POLICY_LOAD_DEADLINE_NS 1000000000u
+
 struct policy {
     sandbox_t sb;           /* first: the state points at it */
     char path[PATH_MAX];

@@ -11,14 +11,22 @@
 #define ALERT_RING 1024
 #define RUNTIME_STATS_REFRESH_MS 10000
 
-runtime_t *runtime_create(const char *path, uint64_t seed, char *err, size_t errlen)
+/* How every policy of the runtime is loaded. */
+static sandbox_config_t load_config(const runtime_t *rt)
+{
+    return (sandbox_config_t){.seed = rt->options.seed, .cache = rt->cache,
+                              .clock = rt->options.clock, .clock_ud = rt->options.clock_ud};
+}
+
+runtime_t *runtime_create(const char *path, const runtime_options_t *opt, char *err,
+                          size_t errlen)
 {
     runtime_t *rt = calloc(1, sizeof(*rt));
     if (!rt) {
         snprintf(err, errlen, "%s:1: out of memory", path);
         return NULL;
     }
-    rt->seed = seed;
+    rt->options = *opt;
     rt->loaded_at = (int64_t)time(NULL);
     rt->cache = bytecode_cache_create();
     if (!rt->cache) {
@@ -26,7 +34,7 @@ runtime_t *runtime_create(const char *path, uint64_t seed, char *err, size_t err
         free(rt);
         return NULL;
     }
-    sandbox_config_t pcfg = {.seed = seed, .cache = rt->cache};
+    sandbox_config_t pcfg = load_config(rt);
     rt->policy = policy_load(path, &pcfg, err, errlen);
     rt->alerts = alerts_create(ALERT_RING);
     if (!rt->policy || !rt->alerts) {
@@ -235,7 +243,7 @@ static int limits_for_all(runtime_t *rt, policy_t *next, session_t ***sessions,
 
 int runtime_reload(runtime_t *rt, const char *path, char *err, size_t errlen)
 {
-    sandbox_config_t pcfg = {.seed = rt->seed, .cache = rt->cache};
+    sandbox_config_t pcfg = load_config(rt);
     policy_t *next = policy_load(path, &pcfg, err, errlen);
     int taken = next ? policy_take_state(next, rt->policy, err, errlen) : -1;
     session_t **sessions = NULL;

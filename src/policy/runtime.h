@@ -14,6 +14,7 @@
 #include "policy/alerts.h"
 #include "core/engine.h"
 #include "policy/policy.h"
+#include "policy/sandbox.h"
 
 typedef struct runtime runtime_t;
 
@@ -35,8 +36,17 @@ typedef struct runtime_info {
 
 void runtime_get_info(const runtime_t *rt, runtime_info_t *out);
 
+/* How a runtime runs its policies (every policy it loads). */
+typedef struct runtime_options {
+    uint64_t seed;             /* math.random's */
+    sandbox_clock_fn clock;    /* hook deadlines are measured on it; NULL:
+                                  CLOCK_MONOTONIC */
+    void *clock_ud;
+} runtime_options_t;
+
 /* Loads the policy; NULL with "file:line: message" in err. */
-runtime_t *runtime_create(const char *path, uint64_t seed, char *err, size_t errlen);
+runtime_t *runtime_create(const char *path, const runtime_options_t *opt, char *err,
+                          size_t errlen);
 
 /* Fills what the policy sets in an engine configuration (system limits,
  * strategy) and points the engine's hooks at the runtime. */

@@ -12,7 +12,7 @@ struct runtime {
     engine_t *engine;
     alerts_t *alerts;
     bytecode_cache_t *cache;      /* the helpers' bytecode, for every (re)load */
-    uint64_t seed;
+    runtime_options_t options;
     int64_t next_sample;   /* engine ms */
     int failures;          /* failed samples in a row */
     bool degraded;

@@ -6,28 +6,134 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
 
 #include "core/arena.h"
+#include "policy/bounded.h"
 #include "policy/source.h"
 
 #define DEFAULT_MEM_CAP (64u << 20)
 #define DEFAULT_INSTR_BUDGET 10000000u
 #define HOOK_STEP 1000
+#define ALLOC_BYTES_PER_INSTRUCTION 64 /* about what one instruction costs */
+#define LARGE_ALLOC (64u << 10)        /* past this, an allocation reads the clock */
+#define STRING_HEADER 25               /* a TString's header (24 bytes in 64-bit
+                                          Lua 5.4) and its '\0' */
 #define LOADED_KEY "policyd.loaded"
 #define FROZEN_KEY "policyd.frozen"   /* read-only proxies, weak keys */
+
+/* --- the budget: instructions and a deadline ----------------------------- */
+
+static sandbox_t *sandbox_of(lua_State *L)
+{
+    return *(sandbox_t **)lua_getextraspace(L);
+}
+
+static uint64_t monotonic_ns(void *ud)
+{
+    (void)ud;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t sandbox_frozen_clock(void *ud)
+{
+    (void)ud;
+    return 0;
+}
+
+static bool past_deadline(sandbox_t *p)
+{
+    return p->deadline_at && p->clock(p->clock_ud) >= p->deadline_at;
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar);
+
+/* From now on every instruction of the call raises: a pcall in the policy
+ * that catches the error gets no further. */
+static void stop_call(sandbox_t *p, bool late)
+{
+    if (p->over)
+        return;
+    p->over = true;
+    p->late = late;
+    lua_sethook(p->L, budget_hook, LUA_MASKCOUNT, 1);
+}
+
+static int raise_stopped(lua_State *L, sandbox_t *p)
+{
+    if (p->late) {
+        char ms[32];
+        snprintf(ms, sizeof(ms), "%g", (double)p->deadline_ns / 1e6);
+        return luaL_error(L, "deadline exceeded (%s ms)", ms);
+    }
+    return luaL_error(L, "instruction budget exceeded (%I instructions)", (lua_Integer)p->budget);
+}
+
+/* Every HOOK_STEP instructions: the count and the clock. */
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    sandbox_t *p = sandbox_of(L);
+    if (!p->over) {
+        p->used += HOOK_STEP;
+        if (p->used > p->budget)
+            stop_call(p, false);
+        else if (past_deadline(p))
+            stop_call(p, true);
+        else
+            return;
+    }
+    raise_stopped(L, p);
+}
+
+void sandbox_charge(lua_State *L, uint64_t units)
+{
+    sandbox_t *p = sandbox_of(L);
+    if (!p->active)
+        return;
+    p->used = units > UINT64_MAX - p->used ? UINT64_MAX : p->used + units;
+    if (p->used > p->budget)
+        stop_call(p, false);
+    else if (past_deadline(p))
+        stop_call(p, true);
+    if (p->over)
+        raise_stopped(L, p);
+}
+
+size_t sandbox_string_max(lua_State *L)
+{
+    return sandbox_of(L)->string_max;
+}
+
+int sandbox_call(sandbox_t *p, int nargs, int nresults)
+{
+    p->used = 0;
+    p->over = p->late = false;
+    p->active = true;
+    lua_sethook(p->L, budget_hook, LUA_MASKCOUNT, HOOK_STEP);
+    int rc = lua_pcall(p->L, nargs, nresults, 0);
+    lua_sethook(p->L, NULL, 0, 0);
+    p->active = false;
+    return rc;
+}
 
 /* --- memory: process memory, growth refused past the cap ---------------- */
 
 /* The state lives in the process's own malloc (thread caches and all), not
  * in an arena of its own: a fresh arena per load, destroyed with the old
- * policy, cost a reload page faults and slow uncached allocations. */
+ * policy, cost a reload page faults and slow uncached allocations.
+ * Growth during a call is work too (a concatenation or a string.rep is one
+ * instruction whatever its length): it is charged to the budget, and a
+ * large one looks at the clock. The allocator cannot raise; it stops the
+ * call at its next instruction. */
 static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-    (void)osize;
     sandbox_t *p = ud;
     size_t now = ptr ? malloc_usable_size(ptr) : 0;
     if (nsize == 0) {
@@ -37,6 +143,9 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     }
     if (p->fail_from && ++p->allocs >= p->fail_from)
         return NULL; /* fault injection: as if at the cap */
+    /* A new object: osize is its type. */
+    if (!ptr && osize == LUA_TSTRING && nsize > p->string_max + STRING_HEADER)
+        return NULL;
     /* Against the size class jemalloc will hand out, not the request: a
      * large one rounds up by as much as a quarter. */
     size_t want = arena_size_class(nsize);
@@ -46,46 +155,14 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (!q)
         return NULL;
     p->bytes = p->bytes - now + malloc_usable_size(q);
-    return q;
-}
-
-/* --- the instruction budget ---------------------------------------------- */
-
-static sandbox_t *sandbox_of(lua_State *L)
-{
-    return *(sandbox_t **)lua_getextraspace(L);
-}
-
-/* Once the budget is spent the hook fires on every instruction, so a pcall
- * in the policy that catches the error gets no further: the next
- * instruction raises again, all the way out to policyd. */
-static void budget_hook(lua_State *L, lua_Debug *ar)
-{
-    (void)ar;
-    sandbox_t *p = sandbox_of(L);
-    if (!p->over) {
-        p->used += HOOK_STEP;
-        if (p->used <= p->budget)
-            return;
-        p->over = true;
-        lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+    if (p->active && nsize > now) {
+        p->used += (nsize - now) / ALLOC_BYTES_PER_INSTRUCTION;
+        if (p->used > p->budget)
+            stop_call(p, false);
+        else if (nsize - now >= LARGE_ALLOC && past_deadline(p))
+            stop_call(p, true);
     }
-    luaL_error(L, "instruction budget exceeded (%I instructions)", (lua_Integer)p->budget);
-}
-
-static void budget_start(sandbox_t *p)
-{
-    p->used = 0;
-    p->over = false;
-    lua_sethook(p->L, budget_hook, LUA_MASKCOUNT, HOOK_STEP);
-}
-
-int sandbox_call(sandbox_t *p, int nargs, int nresults)
-{
-    budget_start(p);
-    int rc = lua_pcall(p->L, nargs, nresults, 0);
-    lua_sethook(p->L, NULL, 0, 0);
-    return rc;
+    return q;
 }
 
 /* --- the sandbox --------------------------------------------------------- */
@@ -234,6 +311,7 @@ static int sandbox_load(lua_State *L)
     if (strchr(mode, 'b'))
         return luaL_error(L, "load: binary chunks are not allowed in a policy");
     const char *chunkname = luaL_optstring(L, 2, s);
+    sandbox_charge(L, len); /* compiling is work: an instruction a byte */
     if (luaL_loadbufferx(L, s, len, chunkname, "t") != LUA_OK) {
         lua_pushnil(L);
         lua_insert(L, -2);
@@ -319,6 +397,7 @@ static int sandbox_setup(lua_State *L)
         luaL_requiref(L, lib->name, lib->func, 1);
         lua_pop(L, 1);
     }
+    bounded_install(L);
     static const char *const removed[] = {"dofile", "loadfile", NULL};
     for (const char *const *g = removed; *g; g++) {
         lua_pushnil(L);
@@ -429,9 +508,12 @@ int sandbox_open(sandbox_t *sb, const char *policy_path, const sandbox_config_t 
 {
     *sb = (sandbox_t){
         .mem_cap = cfg && cfg->mem_cap ? cfg->mem_cap : DEFAULT_MEM_CAP,
+        .string_max = cfg && cfg->string_max ? cfg->string_max : SANDBOX_STRING_MAX,
         .budget = cfg && cfg->instr_budget ? cfg->instr_budget : DEFAULT_INSTR_BUDGET,
         .seed = cfg ? cfg->seed : 0,
         .cache = cfg ? cfg->cache : NULL,
+        .clock = cfg && cfg->clock ? cfg->clock : monotonic_ns,
+        .clock_ud = cfg ? cfg->clock_ud : NULL,
     };
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof(tmp), "%s", policy_path);
@@ -464,13 +546,17 @@ void sandbox_close(sandbox_t *sb)
     sb->L = NULL;
 }
 
-int sandbox_protect(sandbox_t *sb, lua_CFunction fn, void *ud)
+int sandbox_protect(sandbox_t *sb, lua_CFunction fn, void *ud, uint64_t deadline_ns)
 {
     lua_State *L = sb->L;
+    sb->deadline_ns = deadline_ns;
+    sb->deadline_at = deadline_ns ? sb->clock(sb->clock_ud) + deadline_ns : 0;
     lua_settop(L, 0); /* room for the two pushes without growing */
     lua_pushcfunction(L, fn);
     lua_pushlightuserdata(L, ud);
-    return lua_pcall(L, 1, 0, 0);
+    int rc = lua_pcall(L, 1, 0, 0);
+    sb->deadline_ns = sb->deadline_at = 0;
+    return rc;
 }
 
 void sandbox_error_text(sandbox_t *sb, char *out, size_t len)

@@ -122,7 +122,7 @@ static int take_body(lua_State *L)
 int policy_take_state(policy_t *to, policy_t *from, char *err, size_t errlen)
 {
     take_t k = {.to = to, .from = from};
-    if (sandbox_protect(&to->sb, take_body, &k) != LUA_OK) {
+    if (sandbox_protect(&to->sb, take_body, &k, POLICY_LOAD_DEADLINE_NS) != LUA_OK) {
         char msg[400];
         sandbox_error_text(&to->sb, msg, sizeof(msg));
         snprintf(err, errlen, "%s: on_reload: %s", to->path, msg);

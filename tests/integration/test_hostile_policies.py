@@ -88,6 +88,7 @@ def test_finding_10_out_of_memory_when_the_host_pushes_a_session_name(daemon):
         return {
           limits = { bytes = "1MB", entries = 100 },
           sample_interval = "100ms",
+          deadlines = { sample = "1s" },
           on_sample = fill,
           on_session_open = function(name, snap, act) return #hog > 0 end,
         }""", "--max-session-name", "5000")
@@ -101,6 +102,7 @@ def test_finding_10_out_of_memory_in_the_limits_function(daemon):
     d = daemon(FILL + """
         return {
           sample_interval = "100ms",
+          deadlines = { sample = "1s" },
           on_sample = fill,
           limits = function(name) return #hog > 0 and { entries = 10 } end,
         }""", "--max-session-name", "5000")
@@ -111,15 +113,17 @@ def test_finding_10_out_of_memory_in_the_limits_function(daemon):
 
 
 def test_finding_10_out_of_memory_in_the_chooser(daemon):
+    """The chooser's candidate tables, pushed at the cap."""
     d = daemon(FILL + """
         return {
           limits = { entries = 2 },
-          eviction = function(candidates)
-            fill(candidates)
-            return candidates[1]
-          end,
+          sample_interval = "100ms",
+          deadlines = { sample = "1s" },
+          on_sample = fill,
+          eviction = function(candidates) return candidates[1] end,
         }""")
-    for i in range(6):  # the chooser fills the state; later candidates meet the cap
+    d.wait_samples()
+    for i in range(6):  # each eviction meets the cap: lru instead
         assert d.r.set(f"alice:k{i}", "v") is True
     assert d.r.execute_command("SESSION", "INFO", "alice")[7] == 2  # entries
     assert d.info()["hook_errors"] >= 1
@@ -180,6 +184,30 @@ def test_finding_13_collectgarbage_is_count_only(daemon):
     d.wait_samples()
     assert d.info()["hook_errors"] >= 1
     assert 'only "count"' in d.info()["last_error"]
+
+
+@pytest.mark.parametrize("work", [
+    'local s = ("a"):rep(1 << 20); s:find(".-.-.-b")',
+    "table.move({}, 1, 1 << 40, 2)",
+    "table.unpack({}, 1, 1 << 40)",
+    "local t = {} for i = 1, 100000 do table.insert(t, 1, i) end",
+    "while true do pcall(function() while true do end end) end",
+])
+def test_finding_13_long_work_in_a_hook_is_stopped(daemon, work):
+    """One call of a C function was one instruction to the budget: a
+    backtracking pattern or table.move of 2^40 elements hung the daemon."""
+    d = daemon(f"""
+        return {{
+          limits = {{ entries = 10 }},
+          sample_interval = "100ms",
+          on_sample = function(snap, act) {work} end,
+        }}""")
+    d.wait_samples()
+    info = d.info()
+    assert info["hook_errors"] >= 1
+    assert any(why in info["last_error"] for why in ["instruction budget exceeded",
+                                                     "deadline exceeded"]), info
+    assert d.r.set("alice:k", "v") is True
 
 
 def test_finding_14_a_reload_whose_limits_function_fails(daemon):
