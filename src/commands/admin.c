@@ -98,7 +98,7 @@ static void cmd_policy(conn_t *c, size_t argc, char **argv, const size_t *lens)
         const char *strategy = in.strategy < 0 ? "chooser" : evict_kind_name((evict_kind)in.strategy);
         char interval[32];
         snprintf(interval, sizeof(interval), "%g", in.sample_interval);
-        resp_map(&c->out, 9, c->proto);
+        resp_map(&c->out, 10, c->proto);
         reply_field_str(c, "path", in.path, strlen(in.path));
         reply_field_str(c, "sha256", in.sha256, strlen(in.sha256));
         reply_field_int(c, "loaded_at", in.loaded_at);
@@ -108,6 +108,7 @@ static void cmd_policy(conn_t *c, size_t argc, char **argv, const size_t *lens)
         reply_field_int(c, "hook_errors", (long long)in.hook_errors);
         reply_field_str(c, "strategy", strategy, strlen(strategy));
         reply_field_str(c, "sample_interval", interval, strlen(interval));
+        reply_field_int(c, "degraded", in.degraded);
         return;
     }
     if ((argc == 2 || argc == 3) && arg_is(argv[1], lens[1], "RELOAD")) {

@@ -19,6 +19,10 @@ struct evict_candidate;
 /* The chooser strategy's pick among n sampled candidates (core/evict/evict.h
  * says what a candidate holds): returns its index, or -1 (the session then
  * evicts by LRU and counts a chooser error). */
+/* A chooser's answer: evict by LRU this time, and it is no error (the
+ * front end has set its chooser aside). */
+#define EVICT_CHOOSER_LRU (-2)
+
 typedef int (*evict_chooser_fn)(void *ud, struct session *s,
                                 const struct evict_candidate *c, size_t n);
 

@@ -126,7 +126,39 @@ void runtime_on_drop(void *ud, engine_t *e, session_t *s)
     s->runtime_data = NULL;
 }
 
+/* A chooser that keeps failing costs a failed call (up to its deadline)
+ * per eviction: after RUNTIME_CHOOSER_FAILURES in a row the session evicts
+ * by lru for a while, without calling it. */
 int runtime_choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n)
 {
-    return policy_choose(((runtime_t *)ud)->policy, s, c, n);
+    runtime_t *rt = ud;
+    runtime_session_t *rs = runtime_session_of(s);
+    int64_t now = engine_now(rt->engine);
+    if (rs && rs->chooser_back_ms) {
+        if (now < rs->chooser_back_ms)
+            return EVICT_CHOOSER_LRU;
+        rs->chooser_back_ms = 0;
+    }
+    int pick = policy_choose(rt->policy, s, c, n);
+    if (!rs)
+        return pick;
+    if (pick >= 0) {
+        rs->chooser_failures = 0;
+        return pick;
+    }
+    if (++rs->chooser_failures < RUNTIME_CHOOSER_FAILURES)
+        return pick;
+    rs->chooser_failures = 0;
+    rs->chooser_back_ms = now + RUNTIME_CHOOSER_ASIDE_MS;
+    policy_info_t in;
+    policy_get_info(rt->policy, &in);
+    alert_t a = {.time_ms = now, .severity = ALERT_WARNING};
+    snprintf(a.kind, sizeof(a.kind), "chooser_set_aside");
+    snprintf(a.session, sizeof(a.session), "%.*s", (int)s->name_len, s->name);
+    snprintf(a.message, sizeof(a.message), "the chooser failed %d times in a row: this session "
+             "evicts by lru for %d s. Last: %.300s", RUNTIME_CHOOSER_FAILURES,
+             RUNTIME_CHOOSER_ASIDE_MS / 1000, in.last_error);
+    alerts_raise(rt->alerts, &a);
+    log_event(LOG_WARN, "chooser set aside", "session", a.session, "error", in.last_error, NULL);
+    return pick;
 }

@@ -90,7 +90,21 @@ policy_t *runtime_policy(runtime_t *rt) { return rt->policy; }
 const policy_actions_t *runtime_actions(const runtime_t *rt) { return &rt->log; }
 int64_t runtime_next_sample(const runtime_t *rt) { return rt->next_sample; }
 const char *runtime_refusal(const runtime_t *rt) { return rt->refusal; }
-double runtime_session_growth(const session_t *s) { return growth_slope(s->runtime_data); }
+
+static const growth_t *growth_of(const session_t *s)
+{
+    const runtime_session_t *rs = s->runtime_data;
+    return rs ? &rs->growth : NULL;
+}
+
+double runtime_session_growth(const session_t *s) { return growth_slope(growth_of(s)); }
+
+runtime_session_t *runtime_session_of(session_t *s)
+{
+    if (!s->runtime_data)
+        s->runtime_data = calloc(1, sizeof(runtime_session_t));
+    return s->runtime_data;
+}
 
 void runtime_get_info(const runtime_t *rt, runtime_info_t *out)
 {
@@ -138,7 +152,7 @@ void runtime_snapshot(runtime_t *rt, policy_snapshot_t *snap, const session_t *s
     size_t n = 0;
     for (uint32_t i = 0; i < total; i++)
         if (sorted[i] != skip)
-            list[n++] = (policy_session_snap_t){sorted[i], growth_slope(sorted[i]->runtime_data)};
+            list[n++] = (policy_session_snap_t){sorted[i], growth_slope(growth_of(sorted[i]))};
     free(sorted);
     snap->list = list;
     snap->len = n;
@@ -148,9 +162,9 @@ void runtime_snapshot(runtime_t *rt, policy_snapshot_t *snap, const session_t *s
 static void record_growth(runtime_t *rt, double t)
 {
     for (session_t *s = engine_next(rt->engine, NULL); s; s = engine_next(rt->engine, s)) {
-        if (!s->runtime_data && !(s->runtime_data = calloc(1, sizeof(growth_t))))
-            continue;
-        growth_add(s->runtime_data, t, (double)session_bytes(s));
+        runtime_session_t *rs = runtime_session_of(s);
+        if (rs)
+            growth_add(&rs->growth, t, (double)session_bytes(s));
     }
     /* jemalloc's epoch walks every arena (about 80 ms at 4,000): refresh
      * its figures at most every RUNTIME_STATS_REFRESH_MS of engine time. */

@@ -23,6 +23,13 @@ typedef struct runtime runtime_t;
  * alert, and every session keeps its last good limits and strategy. */
 #define RUNTIME_MAX_FAILURES 10
 
+/* After this many failed chooser calls in a row for one session, the
+ * session's chooser is set aside for RUNTIME_CHOOSER_ASIDE_MS of engine
+ * time (it evicts by lru meanwhile), with a chooser_set_aside alert. This
+ * is not degradation and does not count toward it. */
+#define RUNTIME_CHOOSER_FAILURES 3
+#define RUNTIME_CHOOSER_ASIDE_MS 60000
+
 /* What POLICY INFO reports. */
 typedef struct runtime_info {
     const char *path, *sha256;

@@ -7,6 +7,17 @@
 #include "policy/growth.h"
 #include "policy/runtime.h"
 
+/* What the runtime keeps for each session (s->runtime_data), made on
+ * first need. */
+typedef struct runtime_session {
+    growth_t growth;         /* bytes per sample */
+    int chooser_failures;    /* in a row */
+    int64_t chooser_back_ms; /* engine ms the set-aside chooser returns; 0: in use */
+} runtime_session_t;
+
+/* runtime.c: the session's, made if absent; NULL when out of memory. */
+runtime_session_t *runtime_session_of(session_t *s);
+
 struct runtime {
     policy_t *policy;
     engine_t *engine;

@@ -68,6 +68,8 @@ uint32_t sample_choose(evict_t *v, store_t *st, struct session *owner)
     if (n == 0)
         return v->head;
     int pick = env->chooser(env->chooser_ud, owner, c, n);
+    if (pick == EVICT_CHOOSER_LRU)
+        return v->head;
     if (pick < 0 || (size_t)pick >= n) {
         v->chooser_errors++;
         return v->head;
