@@ -46,6 +46,7 @@ static int l_set(lua_State *L)
     pd_status st = engine_open(le->engine, name, nlen, &s);
     if (st == PD_OK)
         st = session_set(s, key, klen, val, vlen, flags, expire_at, NULL, NULL);
+    engine_end_command(le->engine); /* a session that got nothing does not stay */
     if ((st == PD_REFUSED || st == PD_POLICYERR) && le->runtime) {
         lua_pushnil(L);
         lua_pushfstring(L, "%s: %s", pd_strerror(st), runtime_refusal(le->runtime));

@@ -204,6 +204,7 @@ int replay_main(int argc, char **argv)
         if (session_set(s, key, (size_t)klen, value, q.size, 0, expire_at, NULL, NULL) != PD_OK)
             refused++;
         evictions_seen = s->counters.evictions;
+        engine_end_command(e);
     }
     ok = requests > 0;
     double took = seconds_since(&t0);

@@ -111,6 +111,7 @@ static void dispatch_command(conn_t *c, size_t argc, char **argv, const size_t *
         return;
     }
     cmd->fn(c, argc, argv, lens);
+    engine_end_command(c->svc->engine);
 }
 
 static bool ensure_argv(conn_t *c, size_t argc)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "commands/command.h"
+#include "core/write.h"
 
 static void cmd_get(conn_t *c, size_t argc, char **argv, const size_t *lens)
 {
@@ -46,8 +47,11 @@ static void cmd_set(conn_t *c, size_t argc, char **argv, const size_t *lens)
             return;
         }
     }
-    pd_status st;
-    session_t *s = key_session(c, argv[1], lens[1], true, &st);
+    /* XX in a session that does not exist cannot store anything: it opens
+     * none (and asks no policy). */
+    pd_status st = PD_NOTSET;
+    session_t *s = flags & SESSION_SET_XX ? read_session(c, argv[1], lens[1])
+                                          : key_session(c, argv[1], lens[1], true, &st);
     char *old = NULL;
     size_t old_len = 0;
     if (s)
@@ -208,7 +212,10 @@ static void cmd_strlen(conn_t *c, size_t argc, char **argv, const size_t *lens)
     resp_integer(&c->out, s ? (long long)session_strlen(s, argv[1], lens[1]) : 0);
 }
 
-/* MSET k v [k v ...]. Every session is opened (admission) and every pair
+/* MSET k v [k v ...]: all or nothing. The sessions that exist are claimed
+ * for the command first, so opening the new ones cannot give any of them
+ * up; then every pair goes to the write path as one write. A refusal
+ * writes nothing, and the new sessions go again at the command's end.
  * checked before the first write, so a refusal found by the checks
  * (denied, too big, no session) changes no key. The checks reserve nothing:
  * a write can still fail after them (out of memory, a system budget that
@@ -220,27 +227,32 @@ static void cmd_mset(conn_t *c, size_t argc, char **argv, const size_t *lens)
         resp_error(&c->out, "ERR wrong number of arguments for 'mset' command");
         return;
     }
-    for (size_t i = 1; i < argc; i += 2) {
-        pd_status st;
-        session_t *s = key_session(c, argv[i], lens[i], true, &st);
-        if (s)
-            st = session_check_set(s, argv[i], lens[i], lens[i + 1], false);
-        if (st != PD_OK) {
-            reply_status_error(c, st);
-            return;
-        }
+    size_t n = argc / 2;
+    write_op_t *ops = calloc(n, sizeof(*ops));
+    if (!ops) {
+        reply_status_error(c, PD_NOMEM);
+        return;
     }
-    for (size_t i = 1; i < argc; i += 2) {
-        session_t *s = key_session(c, argv[i], lens[i], true, NULL);
-        pd_status st = s ? session_set(s, argv[i], lens[i], argv[i + 1], lens[i + 1], 0, 0,
-                                       NULL, NULL)
-                         : PD_NOSESSION;
-        if (st != PD_OK) {
-            reply_status_error(c, st);
-            return;
-        }
+    pd_status st = PD_OK;
+    for (size_t k = 0; k < n; k++) { /* the sessions that exist first */
+        size_t i = 1 + 2 * k;
+        ops[k] = (write_op_t){.key = argv[i], .klen = lens[i], .v1 = argv[i + 1],
+                              .n1 = lens[i + 1], .fresh = true};
+        if ((ops[k].s = read_session(c, argv[i], lens[i])))
+            ops[k].s = key_session(c, argv[i], lens[i], true, &st);
+        if (st != PD_OK)
+            break;
     }
-    resp_simple(&c->out, "OK");
+    for (size_t k = 0; k < n && st == PD_OK; k++)
+        if (!ops[k].s)
+            ops[k].s = key_session(c, ops[k].key, ops[k].klen, true, &st);
+    if (st == PD_OK)
+        st = write_apply(ops, n);
+    free(ops);
+    if (st == PD_OK)
+        resp_simple(&c->out, "OK");
+    else
+        reply_status_error(c, st);
 }
 
 /* GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST] */

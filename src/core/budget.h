@@ -1,7 +1,7 @@
 /* budget: the arithmetic of a write under the session's and the system's
  * budgets — what it will add to the arena (the entry, index growth, heap
  * nodes), what it can never fit in, and whether it fits now. It changes
- * nothing: session.c plans every write with it before anything is evicted
+ * nothing: write.c plans every write with it before anything is evicted
  * or written, so a write that can never fit is refused before anything
  * changes. Inline, because every write plans itself on the request path. */
 #ifndef POLICYD_CORE_BUDGET_H
@@ -44,18 +44,6 @@ static inline budget_plan_t budget_plan(const session_t *s, size_t klen, size_t 
     return p;
 }
 
-/* Bytes the write adds now. Evictions only ever lower it. */
-static inline size_t budget_need(const session_t *s, const budget_plan_t *plan)
-{
-    const store_t *st = &s->store;
-    size_t need = plan->add + evict_attach_need(&s->evict, st);
-    if (plan->insert)
-        need += index_insert_need(&st->index, &st->arena);
-    if (plan->ttl)
-        need += heap_push_need(&st->expiry, &st->arena);
-    return need;
-}
-
 /* Bytes the session holds for this write when every other entry is gone.
  * A rewritten entry keeps the id map at its size (ids are stable). */
 static inline size_t budget_floor(const session_t *s, const budget_plan_t *plan)
@@ -87,29 +75,6 @@ static inline pd_status budget_refusal(const session_t *s, size_t klen, size_t n
         (sys_limit && floor > sys_limit))
         return PD_TOOBIG;
     return PD_OK;
-}
-
-/* Whether `need` more bytes (and an entry, for an insert) fit the session's
- * limits once plan->sub are given back. */
-static inline bool budget_fits_session(const session_t *s, const budget_plan_t *plan,
-                                       size_t need)
-{
-    if (s->limits.bytes && s->store.arena.bytes + need > s->limits.bytes + plan->sub)
-        return false;
-    if (plan->insert) {
-        uint64_t cap = s->limits.entries && s->limits.entries < ENTRY_ID_MAX
-                           ? s->limits.entries : ENTRY_ID_MAX;
-        if (s->store.index.used + 1 > cap)
-            return false;
-    }
-    return true;
-}
-
-/* Whether they fit the system budget. */
-static inline bool budget_fits_system(const env_t *env, const budget_plan_t *plan,
-                                      size_t need)
-{
-    return !env->limit_bytes || env->bytes + need <= env->limit_bytes + plan->sub;
 }
 
 #endif

@@ -39,6 +39,9 @@ struct engine {
     uint32_t expire_next;  /* position in live where expiry resumes */
     uint32_t max_arena_index;
     int64_t refreshed_ms;  /* engine_refresh_stats' last refresh */
+    uint32_t *touched;     /* slots the running command opened or doomed */
+    uint32_t ntouched;
+    uint32_t ndoomed;      /* admission victims waiting for the command's end */
 };
 
 static int64_t monotonic_ms(void *ud)
@@ -83,8 +86,9 @@ engine_t *engine_create(const engine_config_t *cfg)
     e->slots = calloc(e->capacity, sizeof(session_t));
     e->free_slots = malloc(e->capacity * sizeof(uint32_t));
     e->live = malloc(e->capacity * sizeof(uint32_t));
+    e->touched = malloc(e->capacity * sizeof(uint32_t));
     e->names = calloc(names, sizeof(name_slot_t));
-    if (!e->capacity || !e->slots || !e->free_slots || !e->live || !e->names) {
+    if (!e->capacity || !e->slots || !e->free_slots || !e->live || !e->names || !e->touched) {
         engine_destroy(e);
         return NULL;
     }
@@ -104,6 +108,7 @@ void engine_destroy(engine_t *e)
     free(e->slots);
     free(e->free_slots);
     free(e->live);
+    free(e->touched);
     free(e->names);
     free(e);
 }
@@ -177,21 +182,71 @@ static uint32_t session_cap(const engine_t *e)
     return limit && limit < e->capacity ? limit : e->capacity;
 }
 
+/* Puts a session on the running command's list (once). */
+static void touch(engine_t *e, session_t *s)
+{
+    if (!s->touched) {
+        s->touched = true;
+        e->touched[e->ntouched++] = s->slot;
+    }
+}
+
+uint32_t engine_sessions_staying(const engine_t *e)
+{
+    return e->nlive - e->ndoomed;
+}
+
+bool engine_doom(engine_t *e, session_t *s)
+{
+    if (s->written || s->doomed)
+        return false;
+    s->doomed = true;
+    e->ndoomed++;
+    touch(e, s);
+    return true;
+}
+
+void engine_end_command(engine_t *e)
+{
+    bool kept = false;
+    for (uint32_t i = 0; i < e->ntouched; i++) {
+        session_t *s = &e->slots[e->touched[i]];
+        kept |= s->provisional && session_entries(s) > 0;
+    }
+    while (e->ntouched) {
+        session_t *s = &e->slots[e->touched[--e->ntouched]];
+        bool drop = (s->provisional && session_entries(s) == 0) || (s->doomed && kept);
+        if (s->doomed)
+            e->ndoomed--;
+        s->touched = s->provisional = s->doomed = s->written = false;
+        if (drop)
+            engine_drop(e, s);
+    }
+    if (e->cfg.on_settle)
+        e->cfg.on_settle(e->cfg.on_settle_ud, e, kept);
+}
+
 pd_status engine_open(engine_t *e, const void *name, size_t len, session_t **out)
 {
     if (len > e->cfg.max_name)
         return PD_BADNAME;
     session_t *s = engine_find(e, name, len);
     if (s) {
+        if (s->doomed)
+            return PD_NOSESSION; /* this command's admission gave it up */
+        s->written = true;
+        touch(e, s);
         *out = s;
         return PD_OK;
     }
-    while (e->nlive >= session_cap(e)) {
-        uint32_t before = e->nlive;
+    while (engine_sessions_staying(e) >= session_cap(e)) {
+        uint32_t before = engine_sessions_staying(e);
         if (!e->cfg.on_full || !e->cfg.on_full(e->cfg.on_full_ud, e, name, len) ||
-            e->nlive >= before)
+            engine_sessions_staying(e) >= before)
             return PD_NOSESSION;
     }
+    if (e->nfree == 0)
+        return PD_NOSESSION;
     char *copy = malloc(len + 1);
     if (!copy)
         return PD_NOMEM;
@@ -221,6 +276,8 @@ pd_status engine_open(engine_t *e, const void *name, size_t len, session_t **out
         engine_drop(e, s);
         return st;
     }
+    s->provisional = s->written = true;
+    touch(e, s);
     *out = s;
     return PD_OK;
 }
@@ -244,11 +301,20 @@ session_t *engine_session_for_key(engine_t *e, const void *key, size_t klen,
 
 void engine_drop(engine_t *e, session_t *s)
 {
+    if (s->doomed)
+        e->ndoomed--;
+    if (s->touched) /* off the command's list (a handful, but for tests) */
+        for (uint32_t i = 0; i < e->ntouched; i++)
+            if (e->touched[i] == s->slot) {
+                e->touched[i] = e->touched[--e->ntouched];
+                break;
+            }
     if (e->cfg.on_drop)
         e->cfg.on_drop(e->cfg.on_drop_ud, e, s);
     uint32_t h = name_hash(e, s->name, s->name_len);
     name_remove(e, name_pos(e, s->name, s->name_len, h));
     arena_destroy(&s->store.arena); /* and with it, everything in the session */
+    store_forget_entries(&s->store);
     free(s->name);
     /* Keep the live list dense: the last one takes this one's place. */
     uint32_t last = e->live[--e->nlive];

@@ -39,6 +39,11 @@ typedef pd_status (*engine_open_fn)(void *ud, engine_t *e, session_t *s);
  * keeps in the session (s->runtime_data). */
 typedef void (*engine_drop_fn)(void *ud, engine_t *e, session_t *s);
 
+/* Called when a command ends (engine_end_command): `kept` says whether a
+ * session it opened stays, so a front end can apply what it put off until
+ * then (a policy's on_session_open actions), or let it go. */
+typedef void (*engine_settle_fn)(void *ud, engine_t *e, bool kept);
+
 typedef struct engine_config {
     engine_clock_fn clock;     /* NULL: CLOCK_MONOTONIC */
     void *clock_ud;
@@ -58,6 +63,8 @@ typedef struct engine_config {
     void *on_open_ud;
     engine_drop_fn on_drop;
     void *on_drop_ud;
+    engine_settle_fn on_settle;
+    void *on_settle_ud;
 } engine_config_t;
 
 /* System-wide figures. The jemalloc ones are as of the last refresh. */
@@ -91,10 +98,32 @@ uint32_t engine_max_name(const engine_t *e);
 /* The session named `name`, or NULL. */
 session_t *engine_find(engine_t *e, const void *name, size_t len);
 
-/* The session named `name`, created if absent (only writes create).
- * PD_OK, PD_BADNAME (longer than engine_max_name), PD_NOSESSION (limit or
- * arenas exhausted), PD_REFUSED or PD_POLICYERR (from on_open), PD_NOMEM. */
+/* The session named `name`, for a write: created if absent, as part of the
+ * running command (see engine_end_command). PD_OK, PD_BADNAME (longer than
+ * engine_max_name), PD_NOSESSION (limit or arenas exhausted, or the
+ * session was given up to admit another in this command), PD_REFUSED or
+ * PD_POLICYERR (from on_open), PD_NOMEM. */
 pd_status engine_open(engine_t *e, const void *name, size_t len, session_t **out);
+
+/* A write command's sessions (DESIGN.md §4: a session comes into being
+ * only when a write stores something). A session engine_open creates is
+ * provisional until the command ends; the sessions a policy gives up to
+ * make room for it (engine_doom, from on_full) are dropped only then, and
+ * only if a provisional session then holds something. A session the
+ * command opened for a write is never given up in it. */
+
+/* Marks s to be dropped when the command ends: true, or false when the
+ * command writes s (or it is marked already). */
+bool engine_doom(engine_t *e, session_t *s);
+
+/* Ends the running command: provisional sessions still empty go, without
+ * a word to the policy; the doomed go if a provisional session stayed,
+ * else they stay. Every front end calls it after each command. */
+void engine_end_command(engine_t *e);
+
+/* Sessions that stay once the running command ends, as far as is known:
+ * live ones but the doomed. */
+uint32_t engine_sessions_staying(const engine_t *e);
 
 /* The session that owns `key`, created if `create` (see session_name_of_key).
  * Returns NULL if it does not exist (or could not be created: *status). */

@@ -38,6 +38,7 @@ enum {
     ENTRY_MAIN = 1u << 2,    /* S3-FIFO: in the main queue (else the small one) */
     ENTRY_SPLIT = 1u << 3,   /* the value is its own allocation */
     ENTRY_FREQ = 3u << 4,    /* S3-FIFO: accesses since insertion, capped at 3 */
+    ENTRY_PINNED = 1u << 6,  /* being rewritten: out of eviction's reach */
 };
 
 typedef struct entry {

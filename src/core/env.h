@@ -16,13 +16,13 @@
 struct session;
 struct evict_candidate;
 
-/* The chooser strategy's pick among n sampled candidates (core/evict/evict.h
- * says what a candidate holds): returns its index, or -1 (the session then
- * evicts by LRU and counts a chooser error). */
 /* A chooser's answer: evict by LRU this time, and it is no error (the
  * front end has set its chooser aside). */
 #define EVICT_CHOOSER_LRU (-2)
 
+/* The chooser strategy's pick among n sampled candidates (core/evict/evict.h
+ * says what a candidate holds): returns its index, EVICT_CHOOSER_LRU, or -1
+ * (the session then evicts by LRU and counts a chooser error). */
 typedef int (*evict_chooser_fn)(void *ud, struct session *s,
                                 const struct evict_candidate *c, size_t n);
 
@@ -39,8 +39,11 @@ typedef struct env {
     evict_chooser_fn chooser;   /* NULL: the chooser strategy evicts by LRU */
     void *chooser_ud;
     /* The system budget: the sum of every session's bytes (their arenas
-     * keep it), its limit (0 = none), and who makes room under it. */
+     * keep it), of its entries' bytes (what eviction could give back: a
+     * write is planned against it), its limit (0 = none), and who makes
+     * room under it. */
     size_t bytes;
+    size_t entry_bytes;
     uint64_t limit_bytes;
     env_make_room_fn make_room;
     void *make_room_ud;

@@ -111,17 +111,22 @@ size_t heap_first_need(const arena_t *a)
     return arena_usable(a, HEAP_MIN_CAP * sizeof(heap_node_t));
 }
 
-size_t heap_push_need(const heap_t *h, const arena_t *a)
+size_t heap_push_need(const heap_t *h, const arena_t *a, uint32_t n)
 {
-    if (h->len < h->cap)
+    uint64_t want = (uint64_t)h->len + n;
+    if (want <= h->cap)
         return 0;
-    uint32_t cap = h->cap ? h->cap * 2 : HEAP_MIN_CAP;
+    uint64_t cap = h->cap ? h->cap : HEAP_MIN_CAP;
+    while (cap < want)
+        cap *= 2;
     size_t now = h->cap ? arena_usable(a, h->cap * sizeof(heap_node_t)) : 0;
     return arena_usable(a, cap * sizeof(heap_node_t)) - now;
 }
 
 int heap_reserve(heap_t *h, arena_t *a, uint32_t n)
 {
+    if (n <= h->cap)
+        return 0;
     uint32_t cap = h->cap ? h->cap : HEAP_MIN_CAP;
     while (cap < n)
         cap *= 2;
@@ -163,6 +168,12 @@ void heap_remove(heap_t *h, arena_t *a, uint32_t slot)
     heap_node_t last = h->nodes[--h->len];
     if (slot < h->len)
         reposition(h, slot, last);
+    if (!h->hold)
+        heap_trim(h, a);
+}
+
+void heap_trim(heap_t *h, arena_t *a)
+{
     if (h->len == 0) {
         heap_free(h, a);
     } else if (h->cap > HEAP_MIN_CAP && h->len <= h->cap / 4) {

@@ -8,6 +8,7 @@
 #ifndef POLICYD_CORE_HEAP_H
 #define POLICYD_CORE_HEAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/arena.h"
@@ -22,6 +23,7 @@ typedef void (*heap_moved_fn)(void *ctx, uint32_t id, uint32_t slot);
 typedef struct heap {
     heap_node_t *nodes;
     uint32_t len, cap;
+    bool hold;      /* removals keep the room (a write has reserved it) */
     uint64_t seq;   /* the next tie's sequence number (40 bits) */
     heap_moved_fn moved;
     void *ctx;
@@ -37,8 +39,8 @@ void heap_init(heap_t *h, heap_moved_fn moved, void *ctx);
 /* Bytes the first push into an empty heap adds. */
 size_t heap_first_need(const arena_t *a);
 
-/* Bytes the next push would add to the arena (0 if there is room). */
-size_t heap_push_need(const heap_t *h, const arena_t *a);
+/* Bytes the next n pushes would add to the arena. */
+size_t heap_push_need(const heap_t *h, const arena_t *a, uint32_t n);
 
 /* Adds entry `id` under `key`, after the nodes with an equal key; returns
  * 0, or -1 if the arena refused to grow. */
@@ -54,6 +56,10 @@ void heap_remove(heap_t *h, arena_t *a, uint32_t slot);
 void heap_update(heap_t *h, uint32_t slot, int64_t key);
 
 /* Frees the array. */
+/* Gives back room the heap no longer needs (after removals made while
+ * held). */
+void heap_trim(heap_t *h, arena_t *a);
+
 void heap_free(heap_t *h, arena_t *a);
 
 #endif

@@ -140,20 +140,63 @@ size_t index_floor(const index_t *ix, const arena_t *a)
            arena_usable(a, ids * sizeof(uintptr_t));
 }
 
-size_t index_insert_need(const index_t *ix, const arena_t *a)
+/* The table and id map sizes that take n more keys with no rebuild or
+ * growth on the way (tombstones count until a rebuild clears them). */
+static void sizes_for(const index_t *ix, uint32_t n, uint32_t *slots, uint32_t *ids)
 {
+    uint64_t want = (uint64_t)ix->used + n;
+    uint32_t cap = ix->slots ? ix->cap : 0;
+    uint32_t target = cap ? cap : INDEX_MIN_SLOTS;
+    uint64_t tombs = cap ? ix->tombs : 0;
+    while ((want + tombs) * 4 > (uint64_t)target * 3) {
+        target = size_after(target);
+        tombs = 0; /* a rebuild clears them */
+    }
+    *slots = target;
+    uint64_t top = ix->id_top ? ix->id_top : 1; /* id 0 means "none" */
+    uint64_t fresh = n > ix->id_nfree ? n - ix->id_nfree : 0;
+    uint32_t id_cap = ix->id_cap;
+    while (top + fresh > id_cap && id_cap < ENTRY_ID_MAX + 1)
+        id_cap = ids_after(id_cap);
+    *ids = id_cap;
+}
+
+size_t index_insert_need(const index_t *ix, const arena_t *a, uint32_t n)
+{
+    if (n == 0)
+        return 0;
+    uint32_t slots, ids;
+    sizes_for(ix, n, &slots, &ids);
     size_t need = 0;
-    uint32_t cap = table_target(ix, ix->used + 1);
-    if (cap && cap != ix->cap) {
-        size_t now = ix->slots ? arena_usable(a, ix->cap * sizeof(uint32_t)) : 0;
-        need += arena_usable(a, cap * sizeof(uint32_t)) - now;
-    }
-    if (!ix->id_free && ix->id_top == ix->id_cap) {
-        uint32_t n = ids_after(ix->id_cap);
-        size_t now = ix->id_cap ? arena_usable(a, ix->id_cap * sizeof(uintptr_t)) : 0;
-        need += arena_usable(a, n * sizeof(uintptr_t)) - now;
-    }
+    if (!ix->slots || slots != ix->cap)
+        need += arena_usable(a, slots * sizeof(uint32_t)) -
+                (ix->slots ? arena_usable(a, ix->cap * sizeof(uint32_t)) : 0);
+    if (ids != ix->id_cap)
+        need += arena_usable(a, ids * sizeof(uintptr_t)) -
+                (ix->id_cap ? arena_usable(a, ix->id_cap * sizeof(uintptr_t)) : 0);
     return need;
+}
+
+int index_reserve(index_t *ix, arena_t *a, uint32_t n)
+{
+    if (n == 0)
+        return 0;
+    uint32_t slots, ids;
+    sizes_for(ix, n, &slots, &ids);
+    if ((!ix->slots || slots != ix->cap) && table_rebuild(ix, a, slots) != 0)
+        return -1;
+    uint64_t top = ix->id_top ? ix->id_top : 1;
+    uint64_t fresh = n > ix->id_nfree ? n - ix->id_nfree : 0;
+    if (top + fresh > ids)
+        return -1; /* every id is taken */
+    if (ids != ix->id_cap) {
+        uintptr_t *map = arena_realloc(a, ix->ids, ids * sizeof(uintptr_t));
+        if (!map)
+            return -1;
+        ix->ids = map;
+        ix->id_cap = ids;
+    }
+    return 0;
 }
 
 static uint32_t id_take(index_t *ix, arena_t *a)
@@ -161,6 +204,7 @@ static uint32_t id_take(index_t *ix, arena_t *a)
     if (ix->id_free) {
         uint32_t id = ix->id_free;
         ix->id_free = (uint32_t)(ix->ids[id] >> 1);
+        ix->id_nfree--;
         return id;
     }
     if (ix->id_top == 0)
@@ -180,7 +224,7 @@ static uint32_t id_take(index_t *ix, arena_t *a)
 
 uint32_t index_insert(index_t *ix, arena_t *a, uint64_t h, entry_t *e)
 {
-    uint32_t cap = table_target(ix, ix->used + 1);
+    uint32_t cap = ix->hold ? 0 : table_target(ix, ix->used + 1); /* held: reserved */
     if (cap && table_rebuild(ix, a, cap) != 0)
         return 0;
     uint32_t id = id_take(ix, a);
@@ -214,9 +258,17 @@ void index_remove(index_t *ix, arena_t *a, uint32_t id, uint64_t h)
     }
     ix->ids[id] = (uintptr_t)ix->id_free << 1 | 1;
     ix->id_free = id;
+    ix->id_nfree++;
     ix->used--;
+    if (!ix->hold)
+        index_trim(ix, a);
+}
+
+void index_trim(index_t *ix, arena_t *a)
+{
     if (ix->used == 0) {
-        index_free(ix, a);
+        if (ix->slots || ix->ids)
+            index_free(ix, a);
         return;
     }
     uint32_t cap = table_target(ix, ix->used);

@@ -9,6 +9,7 @@
 #ifndef POLICYD_CORE_INDEX_H
 #define POLICYD_CORE_INDEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,8 @@ typedef struct index {
     uint32_t id_cap;  /* length of ids; id 0 is never used */
     uint32_t id_top;  /* ids below this have been handed out at least once */
     uint32_t id_free; /* head of the free-id chain, 0 if none */
+    uint32_t id_nfree; /* ids on that chain */
+    bool hold;        /* removals keep the room (a write has reserved it) */
     uint64_t seed;
 } index_t;
 
@@ -53,12 +56,18 @@ size_t index_first_need(const arena_t *a);
  * entries go, the id map keeps its size (ids are stable). */
 size_t index_floor(const index_t *ix, const arena_t *a);
 
-/* Bytes the next insert would add to the arena (table or id map growth). */
-size_t index_insert_need(const index_t *ix, const arena_t *a);
+/* Bytes the next n inserts would add to the arena (table or id map
+ * growth). */
+size_t index_insert_need(const index_t *ix, const arena_t *a, uint32_t n);
 
 /* Adds entry e (its key absent, hash h). Returns its id, or 0 if the arena
  * refused to grow or the session is at ENTRY_ID_MAX entries. */
 uint32_t index_insert(index_t *ix, arena_t *a, uint64_t h, entry_t *e);
+
+/* Takes now every allocation the next n index_inserts would make, so that
+ * they cannot fail while `hold` is set (and removals keep the room):
+ * 0, or -1 (the arena refused, or not enough ids are left). */
+int index_reserve(index_t *ix, arena_t *a, uint32_t n);
 
 /* Points id at e (after the entry moved or was rebuilt). */
 static inline void index_set(index_t *ix, uint32_t id, entry_t *e)
@@ -75,6 +84,10 @@ uint32_t index_next(const index_t *ix, uint32_t from);
 /* A live id chosen uniformly at random (by its hash slot), or 0 when the
  * index is empty. */
 uint32_t index_random(const index_t *ix, rng_t *r);
+
+/* Gives back room the index no longer needs (after removals made while
+ * held). */
+void index_trim(index_t *ix, arena_t *a);
 
 /* Frees both arrays (the entries are the caller's). */
 void index_free(index_t *ix, arena_t *a);

@@ -1,19 +1,14 @@
-/* session: data operations with exact budgets. See session.h.
- *
- * Every write goes through write_entry(): it plans the bytes the write will
- * add (budget.h) and is refused at once, changing nothing, if it could not
- * fit even an otherwise empty session; then it takes the entry being
- * rewritten out of eviction's reach, evicts until the plan fits the session
- * and the system, reserves what could still fail, and only then changes the
- * entry. A write that returns leaves every budget met; one refused after
- * evicting (the system could not make room, jemalloc refused) keeps its
- * old value, but not what was evicted for it. */
+/* session: data operations with exact budgets. See session.h. Every write
+ * that stores bytes goes through the write path (write.h): planned first,
+ * applied all or nothing, every budget met when it returns. */
 #include "core/session.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "core/budget.h"
+#include "core/session_internal.h"
+#include "core/write.h"
 
 static const char default_session[] = "default";
 
@@ -52,8 +47,7 @@ static inline entry_t *entry_of(const session_t *s, uint32_t id)
     return store_entry(&s->store, id);
 }
 
-/* Unlinks an entry from everything and frees it. */
-static void remove_entry(session_t *s, uint32_t id, uint64_t h)
+void session_remove_entry(session_t *s, uint32_t id, uint64_t h)
 {
     store_t *st = &s->store;
     entry_t *e = entry_of(s, id);
@@ -61,11 +55,10 @@ static void remove_entry(session_t *s, uint32_t id, uint64_t h)
     if (e->flags & ENTRY_TTL)
         heap_remove(&st->expiry, &st->arena, entry_ttl_slot(e));
     index_remove(&st->index, &st->arena, id, h);
-    store_free_entry(st, e);
+    store_free_entry(st, e, true);
 }
 
-/* The id of a live key, or 0. An expired key is removed on the way. */
-static uint32_t lookup(session_t *s, const void *key, size_t klen, uint64_t *hp)
+uint32_t session_lookup(session_t *s, const void *key, size_t klen, uint64_t *hp)
 {
     store_t *st = &s->store;
     uint64_t h = index_hash(&st->index, key, klen);
@@ -74,7 +67,7 @@ static uint32_t lookup(session_t *s, const void *key, size_t klen, uint64_t *hp)
     uint32_t id = index_find(&st->index, key, klen, h);
     if (id && (entry_of(s, id)->flags & ENTRY_TTL) &&
         store_expire_at(st, entry_of(s, id)) < now_ms(s)) {
-        remove_entry(s, id, h);
+        session_remove_entry(s, id, h);
         s->counters.expirations++;
         return 0;
     }
@@ -86,157 +79,42 @@ bool session_evict_one(session_t *s)
     uint32_t id = evict_victim(&s->evict, &s->store, s);
     if (!id)
         return false;
-    remove_entry(s, id, store_hash(&s->store, entry_of(s, id)));
+    session_remove_entry(s, id, store_hash(&s->store, entry_of(s, id)));
     s->counters.evictions++;
     return true;
 }
 
 /* --- writes ---------------------------------------------------------------- */
 
-/* Evicts, from this session and then through the environment from others,
- * until the plan fits both budgets. */
-static pd_status make_room(session_t *s, const budget_plan_t *p)
-{
-    env_t *env = s->store.env;
-    for (;;) {
-        size_t need = budget_need(s, p);
-        if (!budget_fits_session(s, p, need)) {
-            if (!session_evict_one(s))
-                return PD_TOOBIG;
-            continue;
-        }
-        if (budget_fits_system(env, p, need))
-            return PD_OK;
-        pd_status st = env->make_room(env->make_room_ud, need, p->sub);
-        if (st != PD_OK)
-            return st;
-    }
-}
-
-/* Puts a detached entry back as it was; if that cannot be done (a heap
- * could not grow back), the entry is removed: the outcome stays defined. */
-static void restore(session_t *s, uint32_t id, uint64_t h, int64_t expire_at)
-{
-    store_t *st = &s->store;
-    entry_t *e = entry_of(s, id);
-    bool ok = evict_attach(&s->evict, st, id, e) == 0;
-    if (ok && expire_at && heap_push(&st->expiry, &st->arena, expire_at, id) != 0) {
-        evict_detach(&s->evict, st, id, e);
-        ok = false;
-    }
-    if (!ok) {
-        e->flags &= (uint8_t)~ENTRY_TTL;
-        index_remove(&st->index, &st->arena, id, h);
-        store_free_entry(st, e);
-    }
-}
-
 pd_status session_check_set(session_t *s, const void *key, size_t klen, size_t vlen,
                             bool ttl)
 {
-    uint32_t id = lookup(s, key, klen, NULL);
+    uint32_t id = session_lookup(s, key, klen, NULL);
     budget_plan_t plan = budget_plan(s, klen, vlen, id == 0, ttl);
     return budget_refusal(s, klen, vlen, 0, &plan);
 }
 
-/* Writes key = v1 ‖ v2 with an absolute expiry (0 = none). `id` is the entry
- * being rewritten (0 for a new key); v1/v2 may point into it. `fresh` starts
+/* Writes key = v1 ‖ v2 with an absolute expiry (0 = none) through the
+ * write path (write.h). `id`/`h` are the caller's lookup. `fresh` starts
  * the entry's age over (a new value rather than a change to the old one). */
 static pd_status write_entry(session_t *s, const void *key, size_t klen, uint64_t h,
                              uint32_t id, const void *v1, size_t n1, const void *v2,
                              size_t n2, int64_t expire_at, bool fresh)
 {
-    store_t *st = &s->store;
-    size_t vlen = n1 + n2;
-    budget_plan_t plan = budget_plan(s, klen, n2 <= UINT32_MAX - n1 ? vlen : SIZE_MAX,
-                                     id == 0, expire_at != 0);
-    pd_status pre = budget_refusal(s, klen, n1, n2, &plan);
-    if (pre != PD_OK) {
-        s->counters.refused++;
-        return pre;
-    }
+    write_op_t op = {.s = s, .key = key, .klen = klen, .v1 = v1, .n1 = n1, .v2 = v2, .n2 = n2,
+                     .expire_at = expire_at, .fresh = fresh, .looked_up = true, .id = id,
+                     .h = h};
+    return write_apply(&op, 1);
+}
 
-    /* Take the entry being rewritten out of eviction's reach. */
-    entry_t *old = id ? entry_of(s, id) : NULL;
-    int64_t old_expire = 0;
-    if (old) {
-        old_expire = store_expire_at(st, old);
-        plan.sub = store_entry_bytes(st, old);
-        evict_detach(&s->evict, st, id, old);
-        st->pinned = id; /* the chooser's sample must skip it too */
-        if (old->flags & ENTRY_TTL)
-            heap_remove(&st->expiry, &st->arena, entry_ttl_slot(old));
-    }
-
-    pd_status rc = make_room(s, &plan);
-    st->pinned = 0;
-    if (rc == PD_OK && evict_uses_heap(&s->evict) &&
-        heap_reserve(&s->evict.heap, &st->arena, s->evict.heap.len + 1) != 0)
-        rc = PD_NOMEM;
-    if (rc == PD_OK && expire_at &&
-        heap_reserve(&st->expiry, &st->arena, st->expiry.len + 1) != 0)
-        rc = PD_NOMEM;
-    /* A value of the same size class and layout is rewritten where it is. */
-    bool in_place = old && plan.add == plan.sub && !plan.split && !(old->flags & ENTRY_SPLIT) &&
-                    entry_long_value(entry_vlen(old)) == entry_long_value(vlen);
-    entry_t *e = NULL;
-    unsigned char *apart = NULL;
-    if (rc == PD_OK && !in_place) {
-        e = arena_alloc(&st->arena, entry_size(klen, vlen, expire_at != 0, plan.split));
-        if (e && plan.split && !(apart = arena_alloc(&st->arena, vlen))) {
-            arena_free(&st->arena, e);
-            e = NULL;
-        }
-        if (!e)
-            rc = PD_NOMEM;
-    } else if (rc == PD_OK) {
-        e = old;
-    }
-    if (rc != PD_OK) {
-        if (old)
-            restore(s, id, h, old_expire);
-        s->counters.refused++;
-        return rc;
-    }
-
-    if (!old)
-        memset(e, 0, ENTRY_HEADER);
-    else if (!in_place)
-        memcpy(e, old, ENTRY_HEADER); /* keeps its use history */
-    entry_set_vlen(e, vlen);
-    e->flags = (expire_at ? ENTRY_TTL : 0) | (apart ? ENTRY_SPLIT : 0);
-    if (!in_place)
-        entry_put_key(e, key, klen);
-    if (apart)
-        entry_set_split_value(e, apart);
-    /* memmove: the pieces may come from the entry itself. */
-    if (n1)
-        memmove(entry_val(e), v1, n1);
-    if (n2)
-        memmove(entry_val(e) + n1, v2, n2);
-
-    if (old && !in_place) {
-        index_set(&st->index, id, e);
-        store_free_entry(st, old);
-    } else if (!old) {
-        id = index_insert(&st->index, &st->arena, h, e);
-        if (!id) {
-            store_free_entry(st, e);
-            s->counters.refused++;
-            return PD_NOMEM;
-        }
-    }
-    if (fresh)
-        e->hits = 0; /* a new value: its uses start over, its LFU count not */
-    evict_count_use(st, e);
-    if (fresh)
-        e->ctime = e->atime;
-    evict_attach(&s->evict, st, id, e); /* cannot fail: reserved above */
-    if (expire_at)
-        heap_push(&st->expiry, &st->arena, expire_at, id); /* reserved above */
-    s->counters.writes++;
-    s->used_ms = now_ms(s);
-    return PD_OK;
+void session_settle(session_t *s)
+{
+    while (((s->limits.bytes && s->store.arena.bytes > s->limits.bytes) ||
+            (s->limits.entries && s->store.index.used > s->limits.entries)) &&
+           session_evict_one(s))
+        ;
+    env_t *env = s->store.env;
+    env->make_room(env->make_room_ud, 0, 0);
 }
 
 /* --- data operations ----------------------------------------------------- */
@@ -244,7 +122,7 @@ static pd_status write_entry(session_t *s, const void *key, size_t klen, uint64_
 pd_status session_get(session_t *s, const void *key, size_t klen,
                       const unsigned char **val, size_t *vlen)
 {
-    uint32_t id = lookup(s, key, klen, NULL);
+    uint32_t id = session_lookup(s, key, klen, NULL);
     if (!id) {
         s->counters.misses++;
         return PD_NOTFOUND;
@@ -261,7 +139,7 @@ pd_status session_get(session_t *s, const void *key, size_t klen,
 pd_status session_peek(session_t *s, const void *key, size_t klen,
                        const unsigned char **val, size_t *vlen)
 {
-    uint32_t id = lookup(s, key, klen, NULL);
+    uint32_t id = session_lookup(s, key, klen, NULL);
     if (!id)
         return PD_NOTFOUND;
     *val = entry_val(entry_of(s, id));
@@ -274,7 +152,7 @@ pd_status session_set(session_t *s, const void *key, size_t klen,
                       int64_t expire_at_ms, char **old, size_t *old_len)
 {
     uint64_t h;
-    uint32_t id = lookup(s, key, klen, &h);
+    uint32_t id = session_lookup(s, key, klen, &h);
     if (old && id) {
         entry_t *e = entry_of(s, id);
         *old = malloc(entry_vlen(e) ? entry_vlen(e) : 1);
@@ -297,7 +175,7 @@ pd_status session_set(session_t *s, const void *key, size_t klen,
             return PD_DENIED;
         }
         if (id)
-            remove_entry(s, id, h);
+            session_remove_entry(s, id, h);
         return PD_OK;
     }
     return write_entry(s, key, klen, h, id, val, vlen, NULL, 0, expire_at, true);
@@ -306,21 +184,21 @@ pd_status session_set(session_t *s, const void *key, size_t klen,
 pd_status session_del(session_t *s, const void *key, size_t klen)
 {
     uint64_t h;
-    uint32_t id = lookup(s, key, klen, &h);
+    uint32_t id = session_lookup(s, key, klen, &h);
     if (!id)
         return PD_NOTFOUND;
-    remove_entry(s, id, h);
+    session_remove_entry(s, id, h);
     return PD_OK;
 }
 
 bool session_exists(session_t *s, const void *key, size_t klen)
 {
-    return lookup(s, key, klen, NULL) != 0;
+    return session_lookup(s, key, klen, NULL) != 0;
 }
 
 pd_status session_touch(session_t *s, const void *key, size_t klen)
 {
-    uint32_t id = lookup(s, key, klen, NULL);
+    uint32_t id = session_lookup(s, key, klen, NULL);
     if (!id)
         return PD_NOTFOUND;
     evict_touch(&s->evict, &s->store, id, entry_of(s, id));
@@ -332,7 +210,7 @@ pd_status session_expire_at(session_t *s, const void *key, size_t klen,
                             int64_t at_ms)
 {
     uint64_t h;
-    uint32_t id = lookup(s, key, klen, &h);
+    uint32_t id = session_lookup(s, key, klen, &h);
     if (!id)
         return PD_NOTFOUND;
     if (s->writes_denied) {
@@ -340,7 +218,7 @@ pd_status session_expire_at(session_t *s, const void *key, size_t klen,
         return PD_DENIED;
     }
     if (at_ms <= now_ms(s)) {
-        remove_entry(s, id, h);
+        session_remove_entry(s, id, h);
         return PD_OK;
     }
     entry_t *e = entry_of(s, id);
@@ -357,7 +235,7 @@ pd_status session_expire_at(session_t *s, const void *key, size_t klen,
 pd_status session_persist(session_t *s, const void *key, size_t klen)
 {
     uint64_t h;
-    uint32_t id = lookup(s, key, klen, &h);
+    uint32_t id = session_lookup(s, key, klen, &h);
     if (!id)
         return PD_NOTFOUND;
     entry_t *e = entry_of(s, id);
@@ -368,7 +246,7 @@ pd_status session_persist(session_t *s, const void *key, size_t klen)
 
 int64_t session_pttl(session_t *s, const void *key, size_t klen)
 {
-    uint32_t id = lookup(s, key, klen, NULL);
+    uint32_t id = session_lookup(s, key, klen, NULL);
     if (!id)
         return SESSION_TTL_MISSING;
     int64_t at = store_expire_at(&s->store, entry_of(s, id));
@@ -379,7 +257,7 @@ pd_status session_append(session_t *s, const void *key, size_t klen,
                          const void *val, size_t vlen, size_t *new_len)
 {
     uint64_t h;
-    uint32_t id = lookup(s, key, klen, &h);
+    uint32_t id = session_lookup(s, key, klen, &h);
     pd_status st;
     if (id) {
         entry_t *e = entry_of(s, id);
@@ -431,7 +309,7 @@ pd_status session_incrby(session_t *s, const void *key, size_t klen,
                          int64_t delta, int64_t *result)
 {
     uint64_t h;
-    uint32_t id = lookup(s, key, klen, &h);
+    uint32_t id = session_lookup(s, key, klen, &h);
     int64_t v = 0;
     if (id && !parse_i64(entry_val(entry_of(s, id)), entry_vlen(entry_of(s, id)), &v))
         return PD_NOTINT;
@@ -448,14 +326,14 @@ pd_status session_incrby(session_t *s, const void *key, size_t klen,
 
 size_t session_strlen(session_t *s, const void *key, size_t klen)
 {
-    uint32_t id = lookup(s, key, klen, NULL);
+    uint32_t id = session_lookup(s, key, klen, NULL);
     return id ? entry_vlen(entry_of(s, id)) : 0;
 }
 
 pd_status session_memory_usage(session_t *s, const void *key, size_t klen,
                                uint64_t *bytes)
 {
-    uint32_t id = lookup(s, key, klen, NULL);
+    uint32_t id = session_lookup(s, key, klen, NULL);
     if (!id)
         return PD_NOTFOUND;
     const store_t *st = &s->store;
@@ -513,13 +391,14 @@ void session_clear(session_t *s)
     store_t *st = &s->store;
     if (arena_renew(&st->arena) == 0) {
         /* Everything lived in the old arena. */
+        store_forget_entries(st);
         store_reset(st);
         evict_reset(&s->evict, st);
         return;
     }
     /* No arena to spare: free the entries one by one. */
     for (uint32_t id = index_next(&st->index, 1); id; id = index_next(&st->index, id + 1))
-        remove_entry(s, id, store_hash(st, entry_of(s, id)));
+        session_remove_entry(s, id, store_hash(st, entry_of(s, id)));
 }
 
 uint64_t session_evict_to(session_t *s, uint64_t bytes)
@@ -565,7 +444,7 @@ size_t session_expire_some(session_t *s, size_t max)
     size_t n = 0;
     while (n < max && st->expiry.len && st->expiry.nodes[0].key < now) {
         uint32_t id = heap_node_id(&st->expiry.nodes[0]);
-        remove_entry(s, id, store_hash(st, entry_of(s, id)));
+        session_remove_entry(s, id, store_hash(st, entry_of(s, id)));
         s->counters.expirations++;
         n++;
     }

@@ -46,6 +46,12 @@ typedef struct session {
     uint32_t live_pos;      /* position in the engine's list of live sessions */
     bool live;
     bool writes_denied;     /* refuse writes that store data (deletes pass) */
+    /* The running write command's (engine_end_command clears them): */
+    bool touched;           /* on its list */
+    bool written;           /* opened by it for a write: never its victim */
+    bool provisional;       /* created by it: goes at its end if still empty */
+    bool doomed;            /* its admission victim: goes at its end if a
+                               provisional session stays */
     session_limits_t limits;
     int64_t used_ms;        /* last read or write (engine clock) */
     session_counters_t counters;
@@ -95,6 +101,10 @@ pd_status session_set(session_t *s, const void *key, size_t klen,
  * first, so it writes all or nothing). */
 pd_status session_check_set(session_t *s, const void *key, size_t klen, size_t vlen,
                             bool ttl);
+
+/* Evicts until the session and the system are within their budgets again
+ * (after a write that jemalloc refused may have left room taken). */
+void session_settle(session_t *s);
 
 /* Removes a key: PD_OK or PD_NOTFOUND. */
 pd_status session_del(session_t *s, const void *key, size_t klen);

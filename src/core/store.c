@@ -12,7 +12,7 @@ void store_init(store_t *st, env_t *env, int64_t created_ms)
 {
     st->env = env;
     st->created_ms = created_ms;
-    st->pinned = 0;
+    st->entry_bytes = 0;
     store_reset(st);
 }
 

@@ -8,6 +8,7 @@
 #ifndef POLICYD_CORE_STORE_H
 #define POLICYD_CORE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,7 +24,7 @@ typedef struct store {
     heap_t expiry;      /* entries with a TTL, soonest expiry on top */
     env_t *env;         /* the engine's clock, sampler and system budget */
     int64_t created_ms; /* entry times are ENTRY_TICK_MS ticks since then */
-    uint32_t pinned;    /* the entry being rewritten: out of eviction's reach */
+    size_t entry_bytes; /* its entries' bytes (store_entry_bytes), in env's too */
 } store_t;
 
 /* Sets up empty structures for an arena that exists (arena_create). */
@@ -70,12 +71,34 @@ static inline size_t store_entry_bytes(const store_t *st, entry_t *e)
     return e->flags & ENTRY_SPLIT ? b + arena_usable(&st->arena, entry_vlen(e)) : b;
 }
 
-/* Frees an entry and its value, if that is apart. */
-static inline void store_free_entry(store_t *st, entry_t *e)
+/* Counts a new entry's bytes as the store's (once it is in the index). */
+static inline void store_count_entry(store_t *st, entry_t *e)
 {
+    size_t b = store_entry_bytes(st, e);
+    st->entry_bytes += b;
+    st->env->entry_bytes += b;
+}
+
+/* Frees an entry and its value, if that is apart. `counted`: whether
+ * store_count_entry took it in. */
+static inline void store_free_entry(store_t *st, entry_t *e, bool counted)
+{
+    if (counted) {
+        size_t b = store_entry_bytes(st, e);
+        st->entry_bytes -= b;
+        st->env->entry_bytes -= b;
+    }
     if (e->flags & ENTRY_SPLIT)
         arena_free(&st->arena, entry_val(e));
     arena_free(&st->arena, e);
+}
+
+/* The arena has gone (destroyed or renewed) with every entry in it: they
+ * leave the system's count. */
+static inline void store_forget_entries(store_t *st)
+{
+    st->env->entry_bytes -= st->entry_bytes;
+    st->entry_bytes = 0;
 }
 
 #endif

@@ -27,6 +27,30 @@ static void log_action(runtime_t *rt, policy_action_t *a)
     a->session = NULL;
 }
 
+void runtime_defer(runtime_t *rt, policy_action_t *a)
+{
+    policy_actions_t *d = &rt->deferred;
+    if (d->len == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 8;
+        policy_action_t *items = realloc(d->items, cap * sizeof(*items));
+        if (!items)
+            return; /* out of memory: the action is lost, not the command */
+        d->items = items;
+        d->cap = cap;
+    }
+    d->items[d->len++] = *a;
+    a->session = NULL;
+}
+
+void runtime_on_settle(void *ud, engine_t *e, bool kept)
+{
+    (void)e;
+    runtime_t *rt = ud;
+    for (size_t i = 0; kept && i < rt->deferred.len; i++)
+        runtime_apply(rt, &rt->deferred.items[i]);
+    policy_actions_free(&rt->deferred);
+}
+
 void runtime_apply(runtime_t *rt, policy_action_t *a)
 {
     session_t *s = a->has_session ? engine_find(rt->engine, a->session, a->session_len) : NULL;
@@ -55,8 +79,15 @@ void runtime_apply(runtime_t *rt, policy_action_t *a)
             session_clear(s);
         break;
     case POLICY_DROP:
-        if (s && s != rt->opening)
+        /* From on_session_open: only once the write that opens the session
+         * stores something, and never a session the same command writes. */
+        if (s && s != rt->opening && rt->admitting) {
+            if (!engine_doom(rt->engine, s))
+                log_event(LOG_WARN, "policy drop ignored: the session is written by the "
+                          "command being admitted", "session", a->session, NULL);
+        } else if (s && s != rt->opening) {
             engine_drop(rt->engine, s);
+        }
         break;
     case POLICY_DENY_WRITES:
         if (s)

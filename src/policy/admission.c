@@ -24,8 +24,18 @@ static int admit(runtime_t *rt, const char *name, size_t len, const session_t *s
     free((void *)snap.list);
     if (rc == 2)
         snprintf(rt->refusal, sizeof(rt->refusal), "%s", err);
-    for (size_t i = 0; i < acts.len; i++)
-        runtime_apply(rt, &acts.items[i]);
+    /* Admitted: drops now, as the engine's dooms (room made, nothing dropped
+     * yet), the rest once the command's write stored something
+     * (runtime_on_settle). Refused: its other actions (a log, an alert)
+     * stand; it drops nothing, since the write fails. */
+    rt->admitting = true;
+    for (size_t i = 0; i < acts.len; i++) {
+        if (acts.items[i].op != POLICY_DROP)
+            (rc == 2 ? runtime_apply : runtime_defer)(rt, &acts.items[i]);
+        else if (rc != 2)
+            runtime_apply(rt, &acts.items[i]);
+    }
+    rt->admitting = false;
     policy_actions_free(&acts);
     return rc;
 }
@@ -44,11 +54,11 @@ bool runtime_on_full(void *ud, engine_t *e, const void *name, size_t len)
     pending_clear(rt);
     if (rt->degraded)
         return false; /* no admission hook while degraded */
-    uint32_t before = engine_session_count(e);
+    uint32_t before = engine_sessions_staying(e);
     int rc = admit(rt, name, len, NULL, &rt->pending.lim, &rt->pending.strategy);
     /* The decision holds only for the on_open that follows at once, which
      * happens only if room was made. */
-    if (rc == 2 || engine_session_count(e) >= before)
+    if (rc == 2 || engine_sessions_staying(e) >= before)
         return false;
     rt->pending.name = malloc(len ? len : 1);
     if (!rt->pending.name)

@@ -57,6 +57,8 @@ void runtime_configure(runtime_t *rt, engine_config_t *cfg)
     cfg->on_drop_ud = rt;
     cfg->on_full = runtime_on_full;
     cfg->on_full_ud = rt;
+    cfg->on_settle = runtime_on_settle;
+    cfg->on_settle_ud = rt;
 }
 
 static int64_t interval_ms(const runtime_t *rt)
@@ -81,6 +83,7 @@ void runtime_destroy(runtime_t *rt)
     bytecode_cache_free(rt->cache);
     alerts_destroy(rt->alerts);
     policy_actions_free(&rt->log);
+    policy_actions_free(&rt->deferred);
     free(rt->pending.name);
     free(rt);
 }

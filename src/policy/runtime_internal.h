@@ -31,6 +31,9 @@ struct runtime {
     growth_t outside;      /* process bytes outside sessions, per sample */
     int64_t stats_at;      /* when jemalloc's figures were last refreshed */
     const session_t *opening; /* a session being opened: not to be dropped */
+    bool admitting;           /* applying on_session_open's actions */
+    policy_actions_t deferred; /* on_session_open's actions but drops, applied
+                                  once the session it opened stays */
     char refusal[512];        /* why the last session was refused */
     int64_t loaded_at;        /* unix seconds */
     uint64_t reloads, reload_failures;
@@ -51,7 +54,6 @@ struct runtime {
  * out `skip`, a session being opened. */
 void runtime_snapshot(runtime_t *rt, policy_snapshot_t *snap, const session_t *skip);
 
-
 /* admission.c: the engine's hooks, pointed at the runtime. */
 bool runtime_on_full(void *ud, engine_t *e, const void *name, size_t len);
 pd_status runtime_on_open(void *ud, engine_t *e, session_t *s);
@@ -61,5 +63,11 @@ int runtime_choose(void *ud, session_t *s, const evict_candidate_t *c, size_t n)
 /* actions.c: applies an action a hook recorded, and logs it (its session
  * name moves into the log). */
 void runtime_apply(runtime_t *rt, policy_action_t *a);
+
+/* actions.c: keeps an action of on_session_open's (it moves) until the
+ * command that opened the session ends: applied if the session stays,
+ * dropped if not (the engine's on_settle). */
+void runtime_defer(runtime_t *rt, policy_action_t *a);
+void runtime_on_settle(void *ud, engine_t *e, bool kept);
 
 #endif

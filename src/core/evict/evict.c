@@ -42,9 +42,16 @@ void evict_reset(evict_t *v, store_t *st)
     score_init(v, st);
 }
 
-size_t evict_attach_need(const evict_t *v, const store_t *st)
+size_t evict_attach_need(const evict_t *v, const store_t *st, uint32_t n)
 {
-    return evict_uses_heap(v) ? heap_push_need(&v->heap, &st->arena) : 0;
+    return evict_uses_heap(v) ? heap_push_need(&v->heap, &st->arena, n) : 0;
+}
+
+int evict_reserve(evict_t *v, store_t *st, uint32_t n)
+{
+    if (evict_uses_heap(v))
+        return heap_reserve(&v->heap, &st->arena, v->heap.len + n);
+    return 0;
 }
 
 int evict_attach(evict_t *v, store_t *st, uint32_t id, entry_t *e)

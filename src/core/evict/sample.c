@@ -33,8 +33,8 @@ static size_t sample(const evict_t *v, store_t *st, evict_candidate_t *c, size_t
 {
     size_t got = 0;
     if (st->index.used <= n) {
-        /* All of them: the strategy's list or heap holds every entry but a
-         * pinned one, and walking it costs O(n), not O(ids ever used). */
+        /* All of them: the strategy's list or heap holds every entry but
+         * the pinned ones, and walking it costs O(n), not O(ids ever used). */
         if (evict_uses_heap(v)) {
             for (uint32_t j = 0; j < v->heap.len && got < n; j++)
                 candidate_fill(st, heap_node_id(&v->heap.nodes[j]), &c[got++]);
@@ -48,7 +48,7 @@ static size_t sample(const evict_t *v, store_t *st, evict_candidate_t *c, size_t
      * unlikely run of repeats. */
     for (size_t attempt = 0; got < n && attempt < n * 8; attempt++) {
         uint32_t id = index_random(&st->index, &st->env->rng);
-        bool seen = id == st->pinned;
+        bool seen = store_entry(st, id)->flags & ENTRY_PINNED;
         for (size_t j = 0; j < got && !seen; j++)
             seen = c[j].id == id;
         if (!seen)
