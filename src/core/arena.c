@@ -200,9 +200,29 @@ size_t arena_usable(const arena_t *a, size_t n)
     return n ? nallocx(n, a->flags) : 0;
 }
 
+/* Fault injection, for tests (arena_fail_nth): the n-th allocation or
+ * growth in any session arena from now on fails. One predictable branch. */
+static uint64_t fault_at, fault_seen;
+
+void arena_fail_nth(uint64_t n)
+{
+    fault_at = n;
+    fault_seen = 0;
+}
+
+uint64_t arena_allocations_seen(void)
+{
+    return fault_seen;
+}
+
+static bool fault(void)
+{
+    return fault_at && ++fault_seen == fault_at;
+}
+
 void *arena_alloc(arena_t *a, size_t n)
 {
-    if (n == 0)
+    if (n == 0 || fault())
         return NULL;
     void *p = mallocx(n, a->flags);
     if (p)
@@ -216,6 +236,8 @@ void *arena_realloc(arena_t *a, void *p, size_t n)
         return NULL;
     if (!p)
         return arena_alloc(a, n);
+    if (fault())
+        return NULL;
     size_t old = sallocx(p, 0);
     void *q = rallocx(p, n, a->flags);
     if (q)

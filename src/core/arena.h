@@ -67,6 +67,13 @@ size_t arena_usable(const arena_t *a, size_t n);
  * with arena_usable. */
 void *arena_alloc(arena_t *a, size_t n);
 
+/* Fault injection for tests: from now on, the n-th arena_alloc or
+ * arena_realloc (counted across every arena) fails as if jemalloc had
+ * refused it; 0 ends it. arena_allocations_seen() counts the calls since,
+ * while it is on. */
+void arena_fail_nth(uint64_t n);
+uint64_t arena_allocations_seen(void);
+
 /* Resizes p to n > 0 bytes; NULL on failure, and p is then unchanged. */
 void *arena_realloc(arena_t *a, void *p, size_t n);
 

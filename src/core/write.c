@@ -117,7 +117,7 @@ static size_t growth(const session_t *s, const group_need_t *g)
 {
     const store_t *st = &s->store;
     return index_insert_need(&st->index, &st->arena, g->inserts) +
-           evict_attach_need(&s->evict, st, g->keys) +
+           evict_attach_need(&s->evict, st, g->keys, g->inserts) +
            heap_push_need(&st->expiry, &st->arena, g->ttls);
 }
 
@@ -156,7 +156,7 @@ static pd_status take_allocations(write_op_t *ops, size_t n)
         store_t *st = &s->store;
         group_need_t g = group_need(ops, i, j);
         if (index_reserve(&st->index, &st->arena, g.inserts) != 0 ||
-            evict_reserve(&s->evict, st, g.keys) != 0 ||
+            evict_reserve(&s->evict, st, g.keys, g.inserts) != 0 ||
             heap_reserve(&st->expiry, &st->arena, st->expiry.len + g.ttls) != 0)
             return PD_NOMEM;
         for (; i < j; i++) {

@@ -42,13 +42,17 @@ void evict_reset(evict_t *v, store_t *st)
     score_init(v, st);
 }
 
-size_t evict_attach_need(const evict_t *v, const store_t *st, uint32_t n)
+size_t evict_attach_need(const evict_t *v, const store_t *st, uint32_t n, uint32_t added)
 {
+    if (v->kind == EVICT_S3FIFO)
+        return s3fifo_need(v, st, added);
     return evict_uses_heap(v) ? heap_push_need(&v->heap, &st->arena, n) : 0;
 }
 
-int evict_reserve(evict_t *v, store_t *st, uint32_t n)
+int evict_reserve(evict_t *v, store_t *st, uint32_t n, uint32_t added)
 {
+    if (v->kind == EVICT_S3FIFO)
+        return s3fifo_reserve(v, st, added);
     if (evict_uses_heap(v))
         return heap_reserve(&v->heap, &st->arena, v->heap.len + n);
     return 0;
@@ -187,7 +191,7 @@ int evict_set_kind(evict_t *v, store_t *st, evict_kind kind)
     for (i = 0; i < n; i++)
         evict_attach(v, st, order[i].id, store_entry(st, order[i].id)); /* cannot fail: reserved */
     free(order);
-    /* The ghost is sized by the entry limit; without memory, S3-FIFO runs
+    /* The ghost is sized by the entries held; without memory, S3-FIFO runs
      * without one (entries then always start in the small queue). */
     evict_resize(v, st, v->entry_limit);
     return 0;

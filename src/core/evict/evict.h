@@ -89,8 +89,9 @@ void evict_init(evict_t *v, store_t *st, evict_kind kind, uint32_t sample_size);
  * the kind, the settings and the error count stay. */
 void evict_reset(evict_t *v, store_t *st);
 
-/* Bytes attaching n more entries would add to the arena. */
-size_t evict_attach_need(const evict_t *v, const store_t *st, uint32_t n);
+/* Bytes attaching n entries, `added` of them new to the session, would add
+ * to the arena (heap nodes, S3-FIFO's ghost). */
+size_t evict_attach_need(const evict_t *v, const store_t *st, uint32_t n, uint32_t added);
 
 /* Whether the strategy keeps a heap node per entry (lfu, size). */
 static inline bool evict_uses_heap(const evict_t *v)
@@ -98,10 +99,10 @@ static inline bool evict_uses_heap(const evict_t *v)
     return v->kind == EVICT_LFU || v->kind == EVICT_SIZE;
 }
 
-/* Takes now what attaching n more entries will allocate, so that
- * evict_attach cannot fail while the heap is held: 0, or -1 when the
- * arena refused. */
-int evict_reserve(evict_t *v, store_t *st, uint32_t n);
+/* Takes now what attaching n entries will allocate, `added` of them new to
+ * the session (the rest rewritten), so that evict_attach cannot fail while
+ * the heap is held: 0, or -1 when the arena refused. */
+int evict_reserve(evict_t *v, store_t *st, uint32_t n, uint32_t added);
 
 /* Adds a new (or rewritten) entry as the most recently used. Returns 0, or
  * -1 if a heap could not grow. */

@@ -84,8 +84,12 @@ void s3fifo_attach(evict_t *v, store_t *st, uint32_t id, entry_t *e);
 void s3fifo_detach(evict_t *v, store_t *st, entry_t *e);
 void s3fifo_touch(entry_t *e);
 uint32_t s3fifo_victim(evict_t *v, store_t *st);
-/* Sizes the ghost for v->entry_limit; returns 0 or -1 (no ghost then). */
+/* Fits the ghost to the entries held and v->entry_limit; 0, or -1 (it
+ * stays as it was). */
 int s3fifo_resize(evict_t *v, store_t *st);
+/* Bytes the ghost grows by for n more entries, and that growth taken. */
+size_t s3fifo_need(const evict_t *v, const store_t *st, uint32_t n);
+int s3fifo_reserve(evict_t *v, store_t *st, uint32_t n);
 void s3fifo_ghost_free(evict_t *v, store_t *st);
 
 /* sample.c: the chooser's pick, or the list head when it has none. */

@@ -3,8 +3,15 @@
  * more moves to the main FIFO, the others go and their key hashes wait in a
  * ghost FIFO (90% of the capacity) that sends them straight to main when
  * they come back; main re-queues an entry with uses left, one spent each
- * time. The ghost lives in the session's arena and is sized when the
- * strategy or the entry limit is set. */
+ * time.
+ *
+ * The ghost lives in the session's arena, inside its budget: it is sized
+ * by the entries the session holds (90% of them, never past 90% of the
+ * entry limit), and grows in doubling steps as the session does — through
+ * the write path, which plans and reserves its growth like any other
+ * byte a write needs (s3fifo_need, s3fifo_reserve). It was once sized
+ * from the entry limit alone: {bytes = 16KB, entries = 1000000} held
+ * 32.5 MB empty. */
 #include <string.h>
 
 #include "core/evict/family.h"
@@ -80,27 +87,95 @@ static uint32_t capacity(const evict_t *v, const store_t *st)
     return cap > ENTRY_ID_MAX ? ENTRY_ID_MAX : (uint32_t)cap;
 }
 
-int s3fifo_resize(evict_t *v, store_t *st)
+/* The ghost's capacity for a session holding `held` entries: 90% of them,
+ * at most 90% of the entry limit, in doubling steps from 16 so that a
+ * growing session rebuilds it O(log n) times. */
+static uint32_t ghost_cap_for(const evict_t *v, uint64_t held)
 {
-    s3fifo_ghost_free(v, st);
-    uint32_t cap = (uint32_t)((uint64_t)capacity(v, st) * 9 / 10);
-    if (cap == 0)
-        return 0;
+    uint64_t most = (v->entry_limit && v->entry_limit < ENTRY_ID_MAX ? v->entry_limit
+                                                                     : ENTRY_ID_MAX) * 9 / 10;
+    uint64_t want = held * 9 / 10;
+    if (want > most)
+        want = most;
+    if (want <= v->ghost.cap)
+        return v->ghost.cap;
+    uint64_t cap = v->ghost.cap ? (uint64_t)v->ghost.cap * 2 : 16;
+    while (cap < want)
+        cap *= 2;
+    return (uint32_t)(cap < most ? cap : most);
+}
+
+static uint32_t ghost_slots(uint32_t cap)
+{
     uint32_t slots = 16;
     while (slots < cap * 2)
         slots *= 2;
+    return slots;
+}
+
+/* The bytes of a ghost of cap entries. */
+static size_t ghost_bytes(const arena_t *a, uint32_t cap)
+{
+    if (cap == 0)
+        return 0;
+    uint32_t slots = ghost_slots(cap);
+    return arena_usable(a, cap * sizeof(uint64_t)) + arena_usable(a, slots * sizeof(uint64_t)) +
+           arena_usable(a, slots * sizeof(uint32_t));
+}
+
+/* Rebuilds the ghost with room for cap entries, keeping the newest that fit
+ * in their order. 0, or -1 (the old ghost stays). */
+static int ghost_rebuild(evict_t *v, store_t *st, uint32_t cap)
+{
+    evict_t old = *v;
+    memset(&v->ghost, 0, sizeof(v->ghost));
+    if (cap == 0) {
+        s3fifo_ghost_free(&old, st);
+        return 0;
+    }
+    uint32_t slots = ghost_slots(cap);
     v->ghost.ring = arena_alloc(&st->arena, cap * sizeof(uint64_t));
     v->ghost.keys = arena_alloc(&st->arena, slots * sizeof(uint64_t));
     v->ghost.counts = arena_alloc(&st->arena, slots * sizeof(uint32_t));
     if (!v->ghost.ring || !v->ghost.keys || !v->ghost.counts) {
         s3fifo_ghost_free(v, st);
+        v->ghost = old.ghost;
         return -1;
     }
     memset(v->ghost.keys, 0, slots * sizeof(uint64_t));
     memset(v->ghost.counts, 0, slots * sizeof(uint32_t));
     v->ghost.cap = cap;
     v->ghost.mask = slots - 1;
+    uint32_t keep = old.ghost.len < cap ? old.ghost.len : cap;
+    for (uint32_t i = old.ghost.len - keep; i < old.ghost.len; i++)
+        ghost_add(v, old.ghost.ring[(old.ghost.next + old.ghost.cap - old.ghost.len + i) %
+                                    old.ghost.cap]);
+    s3fifo_ghost_free(&old, st);
     return 0;
+}
+
+size_t s3fifo_need(const evict_t *v, const store_t *st, uint32_t n)
+{
+    uint32_t cap = ghost_cap_for(v, (uint64_t)st->index.used + n);
+    if (cap == v->ghost.cap)
+        return 0;
+    return ghost_bytes(&st->arena, cap) - ghost_bytes(&st->arena, v->ghost.cap);
+}
+
+int s3fifo_reserve(evict_t *v, store_t *st, uint32_t n)
+{
+    uint32_t cap = ghost_cap_for(v, (uint64_t)st->index.used + n);
+    return cap == v->ghost.cap ? 0 : ghost_rebuild(v, st, cap);
+}
+
+int s3fifo_resize(evict_t *v, store_t *st)
+{
+    /* Fit it to what the session holds now, under the (new) limit. */
+    uint32_t cap = v->ghost.cap;
+    v->ghost.cap = 0;
+    uint32_t want = ghost_cap_for(v, st->index.used);
+    v->ghost.cap = cap;
+    return want == cap ? 0 : ghost_rebuild(v, st, want);
 }
 
 static unsigned s3_freq(const entry_t *e)
