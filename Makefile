@@ -3,7 +3,8 @@
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test run bench install clean
+.PHONY: all deps build test run bench install clean fuzz fuzz-build soak
+FUZZ_SECONDS ?= 300
 PREFIX ?= /usr/local
 
 all: build
@@ -20,6 +21,18 @@ test: deps
 	      -DPOLICYD_SANITIZE=ON -DPOLICYD_WERROR=ON $(CMAKE_FLAGS)
 	cmake --build build-test -j $(JOBS)
 	cd build-test && ctest --output-on-failure -j $(JOBS) --timeout 600
+	$(MAKE) fuzz-build
+	fuzz/run.sh build-fuzz 10
+
+# The libFuzzer targets (fuzz/): a clang build of its own.
+fuzz-build: deps
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	      -DPOLICYD_FUZZ=ON -DPOLICYD_WERROR=ON $(CMAKE_FLAGS)
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
+
+# Each target for FUZZ_SECONDS (default 300) from its corpus.
+fuzz: fuzz-build
+	fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 run: build
 	@echo "policyd: serving on 127.0.0.1:7379 with policies/default.lua;"
@@ -38,4 +51,4 @@ install: build
 	cmake --install build --prefix $(PREFIX)
 
 clean:
-	rm -rf build build-test
+	rm -rf build build-test build-fuzz

@@ -5,7 +5,8 @@
 set -eu
 
 packages="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjemalloc-dev
-libuv1-dev libxxhash-dev libmd-dev lua-busted redis-tools python3-redis python3-pytest $*"
+libuv1-dev libxxhash-dev libmd-dev lua-busted redis-tools python3-redis python3-pytest
+clang libclang-rt-dev $*"
 
 missing=""
 for p in $packages; do

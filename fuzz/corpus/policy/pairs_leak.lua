@@ -1,0 +1,2 @@
+local _, t = pairs(string)
+return { limits = { entries = 10 } }
