@@ -42,6 +42,7 @@ struct engine {
     uint32_t *touched;     /* slots the running command opened or doomed */
     uint32_t ntouched;
     uint32_t ndoomed;      /* admission victims waiting for the command's end */
+    bool asked;            /* the front end's on_full or on_open ran in it */
 };
 
 static int64_t monotonic_ms(void *ud)
@@ -208,6 +209,10 @@ bool engine_doom(engine_t *e, session_t *s)
 
 void engine_end_command(engine_t *e)
 {
+    if (e->ntouched == 0 && !e->asked)
+        return; /* the command opened nothing: nothing to settle */
+    bool asked = e->asked;
+    e->asked = false;
     bool kept = false;
     for (uint32_t i = 0; i < e->ntouched; i++) {
         session_t *s = &e->slots[e->touched[i]];
@@ -222,7 +227,7 @@ void engine_end_command(engine_t *e)
         if (drop)
             engine_drop(e, s);
     }
-    if (e->cfg.on_settle)
+    if (asked && e->cfg.on_settle) /* only admission defers anything */
         e->cfg.on_settle(e->cfg.on_settle_ud, e, kept);
 }
 
@@ -239,6 +244,7 @@ pd_status engine_open(engine_t *e, const void *name, size_t len, session_t **out
         *out = s;
         return PD_OK;
     }
+    e->asked = true;
     while (engine_sessions_staying(e) >= session_cap(e)) {
         uint32_t before = engine_sessions_staying(e);
         if (!e->cfg.on_full || !e->cfg.on_full(e->cfg.on_full_ud, e, name, len) ||

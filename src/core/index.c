@@ -161,9 +161,16 @@ static void sizes_for(const index_t *ix, uint32_t n, uint32_t *slots, uint32_t *
     *ids = id_cap;
 }
 
+/* Whether n more keys fit as the index stands (the common case: no sums). */
+static bool room_for(const index_t *ix, uint32_t n)
+{
+    return ix->slots && (uint64_t)(ix->used + ix->tombs + n) * 4 <= (uint64_t)ix->cap * 3 &&
+           (uint64_t)(ix->id_top ? ix->id_top : 1) + n <= (uint64_t)ix->id_cap + ix->id_nfree;
+}
+
 size_t index_insert_need(const index_t *ix, const arena_t *a, uint32_t n)
 {
-    if (n == 0)
+    if (n == 0 || room_for(ix, n))
         return 0;
     uint32_t slots, ids;
     sizes_for(ix, n, &slots, &ids);
@@ -179,7 +186,7 @@ size_t index_insert_need(const index_t *ix, const arena_t *a, uint32_t n)
 
 int index_reserve(index_t *ix, arena_t *a, uint32_t n)
 {
-    if (n == 0)
+    if (n == 0 || room_for(ix, n))
         return 0;
     uint32_t slots, ids;
     sizes_for(ix, n, &slots, &ids);

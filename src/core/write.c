@@ -90,30 +90,42 @@ static void hold_room(session_t *s, bool hold)
         heap_trim(&s->evict.heap, &st->arena);
 }
 
+/* Holds the room of every session of the ops, once: before the first
+ * removal a write makes (a pin, an eviction); a write that removes nothing
+ * holds and trims nothing. */
+static void hold_all(write_op_t *ops, size_t n, bool *held)
+{
+    if (*held)
+        return;
+    *held = true;
+    for (size_t i = 0; i < n; i = group_end(ops, n, i))
+        hold_room(ops[i].s, true);
+}
+
 /* --- the plan ----------------------------------------------------------------- */
 
-typedef struct group_need {
-    uint32_t inserts, keys, ttls;
-    size_t add, sub;
-} group_need_t;
-
-static group_need_t group_need(const write_op_t *ops, size_t i, size_t j)
+/* Sums each session's ops into the group of its first op. */
+static void sum_groups(write_op_t *ops, size_t n)
 {
-    group_need_t g = {0};
-    for (; i < j; i++) {
-        if (ops[i].skip)
-            continue;
-        g.keys++;
-        g.inserts += ops[i].id == 0;
-        g.ttls += ops[i].expire_at != 0;
-        g.add += ops[i].plan.add;
-        g.sub += ops[i].plan.sub;
+    for (size_t i = 0; i < n;) {
+        size_t j = group_end(ops, n, i);
+        write_group_t g = {0};
+        for (size_t k = i; k < j; k++) {
+            if (ops[k].skip)
+                continue;
+            g.keys++;
+            g.inserts += ops[k].id == 0;
+            g.ttls += ops[k].expire_at != 0;
+            g.add += ops[k].plan.add;
+            g.sub += ops[k].plan.sub;
+        }
+        ops[i].group = g;
+        i = j;
     }
-    return g;
 }
 
 /* Bytes a group's session structures grow by to take its writes. */
-static size_t growth(const session_t *s, const group_need_t *g)
+static size_t growth(const session_t *s, const write_group_t *g)
 {
     const store_t *st = &s->store;
     return index_insert_need(&st->index, &st->arena, g->inserts) +
@@ -131,12 +143,12 @@ static pd_status check_room(const write_op_t *ops, size_t n)
     for (size_t i = 0; i < n;) {
         size_t j = group_end(ops, n, i);
         const session_t *s = ops[i].s;
-        group_need_t g = group_need(ops, i, j);
-        size_t need = growth(s, &g) + g.add;
+        const write_group_t *g = &ops[i].group;
+        size_t need = growth(s, g) + g->add;
         size_t fixed = s->store.arena.bytes - s->store.entry_bytes;
         uint64_t cap = s->limits.entries && s->limits.entries < ENTRY_ID_MAX ? s->limits.entries
                                                                              : ENTRY_ID_MAX;
-        if ((s->limits.bytes && fixed + need > s->limits.bytes) || g.keys > cap)
+        if ((s->limits.bytes && fixed + need > s->limits.bytes) || g->keys > cap)
             return PD_TOOBIG;
         system_need += need;
         i = j;
@@ -154,7 +166,7 @@ static pd_status take_allocations(write_op_t *ops, size_t n)
         size_t j = group_end(ops, n, i);
         session_t *s = ops[i].s;
         store_t *st = &s->store;
-        group_need_t g = group_need(ops, i, j);
+        write_group_t g = ops[i].group;
         if (index_reserve(&st->index, &st->arena, g.inserts) != 0 ||
             evict_reserve(&s->evict, st, g.keys, g.inserts) != 0 ||
             heap_reserve(&st->expiry, &st->arena, st->expiry.len + g.ttls) != 0)
@@ -188,23 +200,28 @@ static void free_allocations(write_op_t *ops, size_t n)
 
 /* Evicts until every session, then the system, is within budget once the
  * pinned entries are given back. Allocations are in the bytes already. */
-static pd_status make_room(write_op_t *ops, size_t n)
+static pd_status make_room(write_op_t *ops, size_t n, bool *held)
 {
     size_t sub = 0;
     for (size_t i = 0; i < n;) {
         size_t j = group_end(ops, n, i);
         session_t *s = ops[i].s;
-        group_need_t g = group_need(ops, i, j);
+        write_group_t g = ops[i].group;
         uint64_t cap = s->limits.entries && s->limits.entries < ENTRY_ID_MAX ? s->limits.entries
                                                                              : ENTRY_ID_MAX;
         while ((s->limits.bytes && s->store.arena.bytes > s->limits.bytes + g.sub) ||
-               s->store.index.used + g.inserts > cap)
+               s->store.index.used + g.inserts > cap) {
+            hold_all(ops, n, held);
             if (!session_evict_one(s))
                 return PD_TOOBIG;
+        }
         sub += g.sub;
         i = j;
     }
     env_t *env = ops[0].s->store.env;
+    if (!env->limit_bytes || env->bytes <= env->limit_bytes + sub)
+        return PD_OK;
+    hold_all(ops, n, held);
     return env->make_room(env->make_room_ud, 0, sub);
 }
 
@@ -290,14 +307,14 @@ pd_status write_apply(write_op_t *ops, size_t n)
         refused(ops, n);
         return rc;
     }
-    /* From here until the swap, removals keep their room: what is pinned
-     * can go back, what is reserved stays. */
-    for (size_t i = 0; i < n; i = group_end(ops, n, i))
-        hold_room(ops[i].s, true);
+    /* From the first removal until the swap, removals keep their room:
+     * what is pinned can go back, what is reserved stays. */
+    bool held = false;
     for (size_t i = 0; i < n; i++) {
         write_op_t *op = &ops[i];
         if (op->skip || !op->id)
             continue;
+        hold_all(ops, n, &held);
         pin(op);
         /* The same size class and layout: rewritten where it is. */
         entry_t *old = store_entry(&op->s->store, op->id);
@@ -306,11 +323,12 @@ pd_status write_apply(write_op_t *ops, size_t n)
                        !(old->flags & ENTRY_SPLIT) &&
                        entry_long_value(entry_vlen(old)) == entry_long_value(vlen);
     }
+    sum_groups(ops, n);
     rc = check_room(ops, n);
     if (rc == PD_OK)
         rc = take_allocations(ops, n);
     if (rc == PD_OK)
-        rc = make_room(ops, n);
+        rc = make_room(ops, n, &held);
     if (rc == PD_OK) {
         for (size_t i = 0; i < n; i++)
             if (!ops[i].skip)
@@ -321,7 +339,7 @@ pd_status write_apply(write_op_t *ops, size_t n)
             if (!ops[i].skip && ops[i].id)
                 unpin(&ops[i]);
     }
-    for (size_t i = 0; i < n; i = group_end(ops, n, i))
+    for (size_t i = 0; held && i < n; i = group_end(ops, n, i))
         hold_room(ops[i].s, false);
     if (rc != PD_OK) {
         if (rc == PD_NOMEM) /* room reserved for nothing may leave a budget short */

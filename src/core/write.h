@@ -21,6 +21,12 @@
 #include "core/budget.h"
 #include "core/session.h"
 
+/* What one session's ops add up to. */
+typedef struct write_group {
+    uint32_t inserts, keys, ttls; /* new keys, keys written, with a TTL */
+    size_t add, sub;              /* bytes of new entries, of those they replace */
+} write_group_t;
+
 typedef struct write_op {
     session_t *s;
     const void *key;
@@ -35,6 +41,7 @@ typedef struct write_op {
     uint64_t h;            /* the key's hash */
     /* write.c's own, from here on */
     size_t pos;            /* in the caller's order: the last write of a key wins */
+    write_group_t group;   /* on the first op of a session's: its ops' sum */
     bool skip;             /* a later op writes the same key */
     budget_plan_t plan;
     int64_t old_expire;
