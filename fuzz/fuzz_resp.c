@@ -62,6 +62,10 @@ static void parse(const uint8_t *data, size_t size, size_t cut, const resp_limit
         }
         if (lim->max_bulk && p.need > lim->max_bulk + (64u << 10) + lim->max_args * 32)
             abort(); /* asks a buffer for more than a command may hold */
+        if (consumed) { /* empty commands skipped; the rest is incomplete */
+            start += consumed;
+            continue;
+        }
         if (avail == size)
             break; /* incomplete at the end */
         avail = size;

@@ -29,6 +29,20 @@ static void test_strings_and_keys(void)
     world_close(&w);
 }
 
+/* An empty command ("*0", "*-1", a blank line) is skipped and what follows
+ * it in the same read runs at once. */
+static void test_empty_commands(void)
+{
+    world_t w;
+    world_open(&w, NULL);
+    memconn_t m;
+    memconn_open(&m, &w.svc);
+    CHECK(replies(&m, "*0\r\nPING\r\n", "+PONG\r\n"));
+    CHECK(replies(&m, "*-1\r\n*0\r\n\r\nPING\r\n\r\nECHO x\r\n", "+PONG\r\n$1\r\nx\r\n"));
+    memconn_close(&m);
+    world_close(&w);
+}
+
 /* A pipeline split at every byte gives the replies of the whole. */
 static void test_split_input(void)
 {
@@ -251,6 +265,7 @@ int main(void)
 {
     test_strings_and_keys();
     test_split_input();
+    test_empty_commands();
     test_closing();
     test_auth();
     test_pubsub();
