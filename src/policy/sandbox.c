@@ -15,10 +15,12 @@
 #include "core/arena.h"
 #include "policy/bounded.h"
 #include "policy/source.h"
+#include "util/log.h"
 
 #define DEFAULT_MEM_CAP (64u << 20)
 #define DEFAULT_INSTR_BUDGET 10000000u
 #define HOOK_STEP 1000
+#define PRINT_MAX 512
 #define ALLOC_BYTES_PER_INSTRUCTION 64 /* about what one instruction costs */
 #define LARGE_ALLOC (64u << 10)        /* past this, an allocation reads the clock */
 #define STRING_HEADER 25               /* a TString's header (24 bytes in 64-bit
@@ -300,6 +302,29 @@ static int sandbox_collectgarbage(lua_State *L)
     return 1;
 }
 
+/* print(...): to the daemon's log at debug level, at most PRINT_MAX bytes
+ * a call — never to a stdout nobody may be reading (a full pipe would
+ * block the loop). */
+static int sandbox_print(lua_State *L)
+{
+    char line[PRINT_MAX + 1];
+    size_t used = 0;
+    int n = lua_gettop(L);
+    for (int i = 1; i <= n && used < PRINT_MAX; i++) {
+        size_t len;
+        const char *s = luaL_tolstring(L, i, &len);
+        if (i > 1)
+            line[used++] = '\t';
+        size_t take = len < PRINT_MAX - used ? len : PRINT_MAX - used;
+        memcpy(line + used, s, take);
+        used += take;
+        lua_pop(L, 1);
+    }
+    line[used] = '\0';
+    log_event(LOG_DEBUG, "policy print", "text", line, NULL);
+    return 0;
+}
+
 /* load(string [, chunkname [, mode [, env]]]): text chunks only. */
 static int sandbox_load(lua_State *L)
 {
@@ -405,6 +430,8 @@ static int sandbox_setup(lua_State *L)
     }
     lua_pushcfunction(L, sandbox_collectgarbage);
     lua_setglobal(L, "collectgarbage");
+    lua_pushcfunction(L, sandbox_print);
+    lua_setglobal(L, "print");
     lua_pushcfunction(L, sandbox_load);
     lua_setglobal(L, "load");
     lua_pushcfunction(L, sandbox_rawset);

@@ -261,3 +261,72 @@ def test_finding_15_a_state_that_cannot_be_carried_over(daemon):
     d.write("fixed.lua", 'return { limits = { entries = 10 } }')
     assert d.r.execute_command("POLICY", "RELOAD", "fixed.lua") == "OK"
     assert any(a["kind"] == "policy_state_dropped" for a in d.alerts())
+
+
+# The known ways out of an embedded Lua, as far as Lua 5.4 has them:
+# Redis's Lua CVEs (2015-2025: bytecode loading, metatables of basic types,
+# GC manipulation, unpack overflow, parser and stack exhaustion) and bugs of
+# Lua 5.4.4 reachable from source. Each runs at load and in on_sample; the
+# daemon must refuse or stop it, count it, and go on serving.
+ESCAPES = {
+    "binary_chunk": 'load("\\27Lua\\84\\0\\25\\147\\13\\10\\26\\10\\4\\8\\8")',
+    "binary_mode": 'load("return 1", "x", "b")',
+    "string_dump": "string.dump(function() end)",
+    "string_metatable": 'getmetatable("").__index.upper = nil',
+    "number_metatable": "setmetatable(1, {})",
+    "debug_library": "debug.getregistry()",
+    "gc_finalizer": "setmetatable({}, { __gc = function() end })",
+    "gc_stop": 'collectgarbage("stop")',
+    "gc_generational": 'collectgarbage("generational")',
+    "unpack_overflow": "table.unpack({}, 0, 1 << 31)",
+    "unpack_negative": "table.unpack({}, math.mininteger, math.maxinteger)",
+    "concat_overflow": "table.concat({}, 'x', 1, math.maxinteger)",
+    "rep_overflow": 'string.rep("x", math.maxinteger, "y")',
+    "deep_syntax": 'load(string.rep("(", 100000) .. "1" .. string.rep(")", 100000))',
+    "deep_tables": 'load("return " .. string.rep("{", 300000))',
+    "long_concat_chain": 'load("return " .. string.rep("a..", 100000) .. "a")',
+    "c_stack_gsub": 'local function f(s) return (s:gsub(".", f)) end f("ab")',
+    "c_stack_error_handler": "local function h() error(h) end xpcall(error, h)",
+    "pcall_recursion": "local function f() return pcall(f) end f()",
+    "tostring_loop": "tostring(setmetatable({}, { __tostring = function(t) return tostring(t) end }))",
+    "close_error": 'do local x <close> = setmetatable({}, { __close = function() error("c") end }) end',
+    "const_env": "local _ENV <const> = { x = 1 }; return x",
+    "goto_loop": "::top:: goto top",
+    "integer_division": "return 1 // 0",
+    "mininteger_division": "return math.mininteger // -1, math.mininteger % -1",
+    "format_huge_int": 'string.format("%d", 2^63)',
+    "format_width": 'string.format("%099d", 1)',
+    "utf8_char_max": "utf8.char(0x7FFFFFFF):len()",
+    "require_path": 'require("../../etc/passwd")',
+    "require_io": 'require("io")',
+    "os_library": 'os.execute("true")',
+    "print_flood": 'for i = 1, 1e6 do print(("x"):rep(100)) end',
+    "pattern_depth": 'string.find("a", string.rep("(", 250) .. "a" .. string.rep(")", 250))',
+    "frontier_bomb": 'string.rep("a", 100000):find(string.rep("%f[a]a?", 30))',
+}
+
+
+def test_known_escapes_are_refused_and_the_daemon_serves(tmp_path):
+    """One daemon, each escape loaded (POLICY RELOAD) and sampled in turn."""
+    d = Daemon(tmp_path, 'return { limits = { entries = 10 } }')
+    try:
+        for name, snippet in ESCAPES.items():
+            source = f"""
+                local ok = pcall(function() {snippet} end)
+                return {{
+                  limits = {{ entries = 10 }},
+                  sample_interval = "100ms",
+                  on_sample = function() {snippet} end,
+                }}"""
+            d.write(f"{name}.lua", source)
+            try:
+                d.r.execute_command("POLICY", "RELOAD", f"{name}.lua")
+            except redis.ResponseError:
+                pass  # refused at load: the old policy stays
+            time.sleep(0.25)
+            assert d.r.ping() is True, name
+            assert d.r.set(f"k:{name}", "v") is True, name
+            assert d.r.get(f"k:{name}") == "v", name
+        assert d.r.execute_command("POLICY", "INFO")[1].endswith(".lua")
+    finally:
+        d.close()
