@@ -30,6 +30,11 @@ fuzz-build: deps
 	      -DPOLICYD_FUZZ=ON -DPOLICYD_WERROR=ON $(CMAKE_FLAGS)
 	cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
 
+# Ten minutes of mixed traffic beside hostile clients, a reload every 30 s
+# (tests/soak/soak.py), on the Release build.
+soak: build
+	/usr/bin/python3 tests/soak/soak.py --build build --seconds 600 --reload 30 --max-growth 100
+
 # Each target for FUZZ_SECONDS (default 300) from its corpus.
 fuzz: fuzz-build
 	fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
