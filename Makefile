@@ -51,6 +51,7 @@ bench: build
 	tests/bench/replay_table.sh build
 	tests/bench/callgrind.sh build
 	python3 tests/bench/peers.py --build build --out bench/results
+	python3 tests/bench/attack.py --build build --seconds 5 --out bench/results
 
 install: build
 	cmake --install build --prefix $(PREFIX)
