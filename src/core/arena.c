@@ -4,6 +4,7 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,13 +23,22 @@ static extent_hooks_t *default_hooks;
 static extent_hooks_t session_hooks;
 static bool hooks_ready;
 
+/* The arena being destroyed, if any (the background thread reads it). */
+static _Atomic unsigned destroying = UINT_MAX;
+
 /* With opt.retain, jemalloc never unmaps: a destroyed arena would leave its
  * metadata blocks mapped (2 MiB of address space and a mapping per drop).
- * Unmapping here is what makes a drop leave nothing behind. */
+ * Unmapping them is what makes a drop leave nothing behind. A live arena's
+ * extents are refused, as the default hooks refuse them under opt.retain
+ * (they stay mapped, purged): unmapping what a live arena gives back by
+ * decay or purge made jemalloc 5.3 crash in mallocx within seconds (found
+ * by the soak; test_arena_purge). */
 static bool hook_dalloc(extent_hooks_t *h, void *addr, size_t size,
                         bool committed, unsigned ind)
 {
-    (void)h; (void)committed; (void)ind;
+    (void)h; (void)committed;
+    if (ind != destroying)
+        return true;
     return munmap(addr, size) != 0;
 }
 
@@ -171,7 +181,10 @@ static int arena_ctl(const arena_t *a, const char *op)
 void arena_destroy(arena_t *a)
 {
     /* If jemalloc refuses, the bytes stay counted: a leak stays visible. */
-    if (arena_ctl(a, "destroy") == 0)
+    destroying = a->index;
+    int rc = arena_ctl(a, "destroy");
+    destroying = UINT_MAX;
+    if (rc == 0)
         account(a, 0, a->bytes);
 }
 

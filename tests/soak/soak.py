@@ -225,6 +225,9 @@ class Soak:
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(timeout=60)
             log.close()
+            if code != 0:  # what the daemon said last is the finding
+                with open(os.path.join(work, "policyd.log"), errors="replace") as f:
+                    sys.stdout.write("".join(f.readlines()[-60:]))
             shutil.rmtree(work)
         growth = self.growth_kb_per_min()
         print(f"soak: {self.args.seconds} s, {self.ops} operations by 4 clients, "
