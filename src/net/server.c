@@ -206,6 +206,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
             cap = want;
         if (need > want)
             cap = need;
+        /* No read may bring more than the limit past what is held: a whole
+         * command over it must show as unparsed input, never run. */
+        if (cap > c->srv->cfg.max_query + READ_CHUNK)
+            cap = c->srv->cfg.max_query + READ_CHUNK;
         char *q = realloc(c->query, cap);
         if (!q) {
             *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */

@@ -303,6 +303,24 @@ def test_finding_3_a_query_buffer_shrinks_after_a_large_command():
         stop(proc)
 
 
+def test_the_query_limit_disconnects_a_command_past_it():
+    """--client-query-limit: a command that needs more unparsed input than
+    the limit (here three bulks of 500 KB, each under the bulk limit) closes
+    its connection; others go on."""
+    proc, port, c = started("--proto-max-bulk-len", "512KB", "--client-query-limit", "1MB")
+    try:
+        big = redis.Redis(port=port)
+        with pytest.raises((redis.ConnectionError, redis.ResponseError)):
+            big.mset({f"q:{i}": b"q" * (500 << 10) for i in range(3)})
+        assert c.exists("q:0") == 0  # nothing of it was stored
+        assert c.set("q:small", b"q" * (400 << 10)) is True
+        assert c.ping() is True
+        big.close()
+    finally:
+        c.close()
+        stop(proc)
+
+
 def test_finding_4_one_maximum_value_size():
     """APPEND could build a value no GET could read; one maximum value size
     (--proto-max-bulk-len) now bounds SET and APPEND alike."""
