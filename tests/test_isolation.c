@@ -391,6 +391,49 @@ static void test_fits_after_evicting_all(void)
     engine_destroy(e);
 }
 
+/* Plan first (issue 10, finding 20): a value that fits an otherwise empty
+ * session, but not beside the session's index as it stands, is refused
+ * before anything is evicted. Without the plan, eviction emptied the
+ * session and the write failed anyway. */
+static void test_refused_write_evicts_nothing(void)
+{
+    clock_ms = 4500000;
+    uint64_t limit = 64 * KIB;
+    engine_t *e = make_engine((engine_config_t){.session_limits = {.bytes = limit}});
+    session_t *s = open_session(e, K("t"));
+    int n = 0;
+    char key[16];
+    while (session_bytes(s) + 64 < limit - 16 * KIB) { /* tiny keys: a large index */
+        snprintf(key, sizeof(key), "k%d", n++);
+        REQUIRE(set_str(s, key, "v", 0));
+    }
+    size_t fixed = session_bytes(s) - s->store.entry_bytes;
+    /* The largest value an empty session takes, found by trying. */
+    session_t *empty = open_session(e, K("u"));
+    static char val[64 * 1024];
+    memset(val, 'z', sizeof(val));
+    size_t vlen = sizeof(val);
+    while (vlen > 0 && session_check_set(empty, K("big"), vlen, false) != PD_OK)
+        vlen -= 16;
+    REQUIRE(vlen > 0);
+    REQUIRE(session_set(empty, K("big"), val, vlen, 0, 0, NULL, NULL) == PD_OK);
+    /* The sizes must make this a real test: not beside the index. */
+    REQUIRE(fixed + arena_usable(&s->store.arena, vlen) > limit);
+    uint64_t ev0 = s->counters.evictions;
+    CHECK(session_set(s, K("big"), val, vlen, 0, 0, NULL, NULL) == PD_TOOBIG);
+    CHECK_EQ_U(s->counters.evictions, ev0);
+    CHECK_EQ_U(session_entries(s), (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        if (!value_is(s, key, "v")) {
+            CHECK(!"a key was evicted for a refused write");
+            break;
+        }
+    }
+    check_exact(e);
+    engine_destroy(e);
+}
+
 static void test_entries_limit_one(void)
 {
     clock_ms = 5000000;
@@ -966,6 +1009,7 @@ int main(void)
     test_empty_key_and_value();
     test_value_over_budget();
     test_fits_after_evicting_all();
+    test_refused_write_evicts_nothing();
     test_entries_limit_one();
     test_ttl_edges();
     test_odd_session_names();
