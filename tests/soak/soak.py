@@ -50,7 +50,8 @@ class Soak:
         self.samples = 0
         self.outside = []  # (seconds, bytes)
         self.reloads = 0
-        self.hostile = {"slowloris": 0, "unread": 0, "half": 0, "unauth_bulk": 0}
+        self.hostile = {"slowloris": 0, "slowloris_closed": 0, "unread": 0, "half": 0,
+                        "unauth_bulk": 0}
 
     def client(self):
         return redis.Redis(port=self.port, password=PASSWORD, socket_timeout=30,
@@ -94,18 +95,26 @@ class Soak:
         return sock
 
     def slowloris(self):
+        """20 connections, each a byte a second into a password of 16,000
+        bytes (under the limit before AUTH): none ends within the soak. One
+        the server closes is replaced."""
         socks = []
         while not self.stop.is_set():
             try:
                 while len(socks) < 20:
                     sock = self.raw()
-                    sock.sendall(b"*2\r\n$4\r\nAUTH\r\n$11\r\n")
+                    sock.sendall(b"*2\r\n$4\r\nAUTH\r\n$16000\r\n")
                     socks.append(sock)
-                for sock in socks:
-                    sock.sendall(b"s")  # a byte at a time, never the end
-                self.hostile["slowloris"] += 1
             except OSError:
-                socks = [s for s in socks if s.fileno() >= 0]
+                pass
+            for sock in list(socks):
+                try:
+                    sock.sendall(b"s")
+                except OSError:
+                    sock.close()
+                    socks.remove(sock)
+                    self.hostile["slowloris_closed"] += 1
+            self.hostile["slowloris"] += 1
             self.stop.wait(1)
         for sock in socks:
             sock.close()
