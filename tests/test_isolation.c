@@ -434,6 +434,33 @@ static void test_refused_write_evicts_nothing(void)
     engine_destroy(e);
 }
 
+/* S3-FIFO's ghost is sized by the entries held: a session emptied by DEL
+ * or by expiry holds no bytes (found by fuzz_dispatch). */
+static void test_emptied_s3fifo_session_holds_nothing(void)
+{
+    clock_ms = 4600000;
+    engine_t *e = make_engine((engine_config_t){.strategy = EVICT_S3FIFO,
+                                                .session_limits = {.entries = 100}});
+    session_t *s = open_session(e, K("t"));
+    char key[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        REQUIRE(set_str(s, key, "v", i < 20 ? 0 : clock_ms + 1000));
+    }
+    CHECK(s->evict.ghost.cap > 0); /* the case needs a ghost */
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        CHECK(session_del(s, key, strlen(key)) == PD_OK);
+    }
+    CHECK(session_bytes(s) > 0);
+    clock_ms += 2000;
+    CHECK_EQ_U(session_expire_some(s, 100), 20);
+    CHECK_EQ_U(session_entries(s), 0);
+    CHECK_EQ_U(session_bytes(s), 0);
+    check_exact(e);
+    engine_destroy(e);
+}
+
 static void test_entries_limit_one(void)
 {
     clock_ms = 5000000;
@@ -1010,6 +1037,7 @@ int main(void)
     test_value_over_budget();
     test_fits_after_evicting_all();
     test_refused_write_evicts_nothing();
+    test_emptied_s3fifo_session_holds_nothing();
     test_entries_limit_one();
     test_ttl_edges();
     test_odd_session_names();

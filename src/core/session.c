@@ -56,6 +56,8 @@ void session_remove_entry(session_t *s, uint32_t id, uint64_t h)
         heap_remove(&st->expiry, &st->arena, entry_ttl_slot(e));
     index_remove(&st->index, &st->arena, id, h);
     store_free_entry(st, e, true);
+    if (st->index.used == 0 && !st->index.hold)
+        evict_trim_empty(&s->evict, st);
 }
 
 uint32_t session_lookup(session_t *s, const void *key, size_t klen, uint64_t *hp)

@@ -85,6 +85,8 @@ static void hold_room(session_t *s, bool hold)
     if (hold)
         return;
     index_trim(&st->index, &st->arena);
+    if (st->index.used == 0)
+        evict_trim_empty(&s->evict, st);
     heap_trim(&st->expiry, &st->arena);
     if (evict_uses_heap(&s->evict))
         heap_trim(&s->evict.heap, &st->arena);

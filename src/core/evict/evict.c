@@ -42,6 +42,12 @@ void evict_reset(evict_t *v, store_t *st)
     score_init(v, st);
 }
 
+void evict_trim_empty(evict_t *v, store_t *st)
+{
+    if (v->kind == EVICT_S3FIFO && v->ghost.cap)
+        s3fifo_ghost_free(v, st);
+}
+
 size_t evict_attach_need(const evict_t *v, const store_t *st, uint32_t n, uint32_t added)
 {
     if (v->kind == EVICT_S3FIFO)

@@ -130,6 +130,11 @@ uint32_t evict_victim(evict_t *v, store_t *st, struct session *owner);
  * the session's limits change, then evict to fit. Returns 0 or -1. */
 int evict_resize(evict_t *v, store_t *st, uint64_t entry_limit);
 
+/* Gives back what the strategy holds for a session that holds no entries
+ * (S3-FIFO's ghost: it is sized by the entries held, so an empty session
+ * holds no bytes). Call when the last entry went. */
+void evict_trim_empty(evict_t *v, store_t *st);
+
 /* Switches strategy, rebuilding its structures in last-use order. Returns 0,
  * or -1 (out of memory; the old strategy is kept). */
 int evict_set_kind(evict_t *v, store_t *st, evict_kind kind);
