@@ -65,31 +65,32 @@ static int bounded_move(lua_State *L)
     return call_original(L);
 }
 
-/* table.concat(list [, sep [, i [, j]]]): j - i + 1 elements, with the
- * bounds passed on so the length is read once. */
-static int bounded_concat(lua_State *L)
+/* Charges j - i + 1 for the range arguments at `at` and `at + 1` (default
+ * 1 and #list), then calls the original with the bounds filled in, so the
+ * length is read once. */
+static int call_over_range(lua_State *L, int at)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    luaL_optlstring(L, 2, "", NULL);
-    lua_Integer i = luaL_optinteger(L, 3, 1);
-    lua_Integer j = luaL_opt(L, luaL_checkinteger, 4, luaL_len(L, 1));
+    lua_Integer i = luaL_optinteger(L, at, 1);
+    lua_Integer j = luaL_opt(L, luaL_checkinteger, at + 1, luaL_len(L, 1));
     sandbox_charge(L, span(i, j));
-    lua_settop(L, 2);
+    lua_settop(L, at - 1);
     lua_pushinteger(L, i);
     lua_pushinteger(L, j);
     return call_original(L);
 }
 
+/* table.concat(list [, sep [, i [, j]]]): j - i + 1 elements. */
+static int bounded_concat(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_optlstring(L, 2, "", NULL);
+    return call_over_range(L, 3);
+}
+
 /* table.unpack(list [, i [, j]]): j - i + 1 values. */
 static int bounded_unpack(lua_State *L)
 {
-    lua_Integer i = luaL_optinteger(L, 2, 1);
-    lua_Integer j = luaL_opt(L, luaL_checkinteger, 3, luaL_len(L, 1));
-    sandbox_charge(L, span(i, j));
-    lua_settop(L, 1);
-    lua_pushinteger(L, i);
-    lua_pushinteger(L, j);
-    return call_original(L);
+    return call_over_range(L, 2);
 }
 
 /* table.sort(list [, comp]): n log2 n comparisons (a Lua comparator is
