@@ -21,7 +21,10 @@ for t in $targets; do
     mkdir -p "$work/$t"
     log="$work/$t.log"
     # The corpus alone: every input in the repository must run clean.
-    if ! "$bin" -runs=0 "$corpus" >"$log.replay" 2>&1; then
+    # The policy target's seeds include the shipped policies, where they live.
+    extra=
+    if [ "$t" = policy ]; then extra="$root/policies"; fi
+    if ! "$bin" -runs=0 "$corpus" ${extra:+"$extra"} >"$log.replay" 2>&1; then
         echo "fuzz_$t: an input of fuzz/corpus/$t fails:" >&2
         tail -40 "$log.replay" >&2
         failed=1
@@ -29,7 +32,7 @@ for t in $targets; do
     fi
     crashes=0
     if ! "$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=4096 \
-            -artifact_prefix="$work/$t-" "$work/$t" "$corpus" >"$log" 2>&1; then
+            -artifact_prefix="$work/$t-" "$work/$t" "$corpus" ${extra:+"$extra"} >"$log" 2>&1; then
         crashes=1
         failed=1
     fi
