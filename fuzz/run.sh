@@ -25,8 +25,8 @@ for t in $targets; do
     extra=
     if [ "$t" = policy ]; then extra="$root/policies"; fi
     # fuzz_resp takes at most 1 KiB (its work is quadratic in the length).
-    max_len=4096
-    if [ "$t" = resp ]; then max_len=1024; fi
+    max_len=
+    if [ "$t" = resp ]; then max_len=-max_len=1024; fi
     if ! "$bin" -runs=0 "$corpus" ${extra:+"$extra"} >"$log.replay" 2>&1; then
         echo "fuzz_$t: an input of fuzz/corpus/$t fails:" >&2
         tail -40 "$log.replay" >&2
@@ -34,7 +34,7 @@ for t in $targets; do
         continue
     fi
     crashes=0
-    if ! "$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=4096 -max_len=$max_len \
+    if ! "$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=4096 ${max_len:+"$max_len"} \
             -artifact_prefix="$work/$t-" "$work/$t" "$corpus" ${extra:+"$extra"} >"$log" 2>&1; then
         crashes=1
         failed=1
