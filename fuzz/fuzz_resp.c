@@ -11,7 +11,7 @@
 
 /* Every input is parsed once per byte (cut there): quadratic, so inputs
  * stay short; every limit is set low enough to be reached within them. */
-#define MAX_INPUT 1024
+#define MAX_INPUT 512
 #define MAX_LOG 65536
 
 /* What a parse found, as bytes to compare. */
@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0 || size > MAX_INPUT)
         return 0;
-    resp_limits_t lim = {.max_bulk = 1 << 20, .max_args = 1024, .max_inline = 512,
+    resp_limits_t lim = {.max_bulk = 1 << 20, .max_args = 1024, .max_inline = 256,
                          .unauthenticated = data[0] & 1};
     data++;
     size--;

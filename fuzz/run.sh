@@ -24,9 +24,9 @@ for t in $targets; do
     # The policy target's seeds include the shipped policies, where they live.
     extra=
     if [ "$t" = policy ]; then extra="$root/policies"; fi
-    # fuzz_resp takes at most 1 KiB (its work is quadratic in the length).
+    # fuzz_resp takes at most 512 bytes (its work is quadratic in the length).
     max_len=
-    if [ "$t" = resp ]; then max_len=-max_len=1024; fi
+    if [ "$t" = resp ]; then max_len=-max_len=512; fi
     if ! "$bin" -runs=0 "$corpus" ${extra:+"$extra"} >"$log.replay" 2>&1; then
         echo "fuzz_$t: an input of fuzz/corpus/$t fails:" >&2
         tail -40 "$log.replay" >&2
